@@ -1,0 +1,7 @@
+"""Tandem: two-way mentoring programmes in Jupyter notebooks."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,250 @@
+"""A cohort workspace: `cohort.yml` plus the nbgrader course directory around it.
+
+Layout of a workspace (it *is* the nbgrader course root)::
+
+    cohort.yml            the cohort: participants, pairs, sessions released, settings
+    nbgrader_config.json  nbgrader's config as data (course_id, Exchange.root)
+    gradebook.db          nbgrader's gradebook
+    source/ release/ submitted/ autograded/ feedback/   nbgrader's folders
+    quarantine/           submissions refused by validation, with the reason
+    runs/ reports/        batch manifests and generated reports
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tandem.curriculum import Module, Program, Role, load_program
+from tandem.errors import CohortError, TandemError
+from tandem.fsutil import atomic_write_json, atomic_write_text, check_id, replace_tree, slugify
+from tandem.roster import Pair, Participant, load_pairs, load_roster, pairs_in_roster_order
+
+if TYPE_CHECKING:
+    from nbgrader.apps import NbGraderAPI
+
+COHORT_FILE = "cohort.yml"
+NBGRADER_CONFIG = "nbgrader_config.json"
+CONTEXT_FILE = "tandem_context.json"
+LOCK_FILE = ".tandem.lock"
+
+
+class Cohort(BaseModel):
+    """The contents of `cohort.yml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    course_id: str
+    curriculum: str
+    created: str
+    min_group_size: int = Field(default=5, ge=1)
+    participants: list[Participant]
+    pairs: list[Pair]
+    unpaired: list[str] = Field(default_factory=list)
+    released: list[str] = Field(default_factory=list)
+
+    def participant(self, participant_id: str) -> Participant:
+        for person in self.participants:
+            if person.id == participant_id:
+                return person
+        raise CohortError(f"no participant {participant_id!r} in cohort {self.name!r}")
+
+    def pair_of(self, participant_id: str) -> Pair | None:
+        return next((p for p in self.pairs if participant_id in p.members), None)
+
+    def learners(self, module: Module) -> list[tuple[Pair, str]]:
+        """Each pair with the id of its member who learns ``module``."""
+        return [(pair, pair.member(module.learner)) for pair in self.pairs]
+
+
+class Workspace:
+    """A cohort workspace on disk."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+
+    # -- files -------------------------------------------------------------------------
+    @property
+    def cohort_file(self) -> Path:
+        return self.root / COHORT_FILE
+
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    def submission_dir(self, participant_id: str, module_id: str) -> Path:
+        return self.root / "submitted" / check_id(participant_id) / check_id(module_id)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialize writers of this workspace (two facilitators, two terminals)."""
+        with FileLock(str(self.root / LOCK_FILE), timeout=120):
+            yield
+
+    # -- cohort.yml ----------------------------------------------------------------------
+    def load(self) -> Cohort:
+        if not self.cohort_file.is_file():
+            raise CohortError("not a cohort workspace (no cohort.yml); create one with "
+                              "'tandem cohort init'", path=self.root)
+        try:
+            data = yaml.safe_load(self.cohort_file.read_text(encoding="utf-8"))
+            return Cohort.model_validate(data)
+        except yaml.YAMLError as exc:
+            raise CohortError(f"not valid YAML: {exc}", path=self.cohort_file) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CohortError(first["msg"], path=self.cohort_file, where=where) from None
+
+    def save(self, cohort: Cohort) -> None:
+        data = cohort.model_dump(mode="json")
+        atomic_write_text(self.cohort_file, yaml.safe_dump(data, sort_keys=False,
+                                                           allow_unicode=True))
+
+    def program(self, cohort: Cohort | None = None) -> Program:
+        return load_program((cohort or self.load()).curriculum)
+
+    # -- nbgrader ------------------------------------------------------------------------
+    def nbgrader_config(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.root / NBGRADER_CONFIG).read_text("utf-8"))
+        return data
+
+    def nbgrader_api(self) -> NbGraderAPI:
+        """nbgrader's own API on this course directory, configured from the workspace."""
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config import Config
+
+        config = Config(self.nbgrader_config())
+        config.CourseDirectory.root = str(self.root)
+        config.NbGraderAPI.log_level = logging.ERROR
+        config.ExecutePreprocessor.timeout = 120
+        coursedir = CourseDirectory(config=config)
+        return NbGraderAPI(coursedir=coursedir, config=config)
+
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+
+def init_cohort(root: Path | str, roster: Path | str, *, pairs: Path | str | None = None,
+                name: str | None = None, curriculum: Path | str | None = None) -> Cohort:
+    """Create a cohort workspace from a roster (and optionally a pairs file)."""
+    ws = Workspace(root)
+    if ws.cohort_file.exists():
+        raise CohortError("a cohort already exists here", path=ws.cohort_file)
+    people = load_roster(roster)
+    program = load_program(curriculum)
+    by_id = {p.id: p for p in people}
+    if pairs is not None:
+        pair_list = load_pairs(pairs, by_id)
+        paired = {m for p in pair_list for m in p.members}
+        unpaired = [p.id for p in people if p.id not in paired]
+    else:
+        pair_list, unpaired = pairs_in_roster_order(people)
+    if not pair_list:
+        raise CohortError("no pairs could be formed: the roster needs at least one junior "
+                          "and one senior", path=Path(roster))
+    cohort_name = name or ws.root.name
+    cohort = Cohort(
+        name=cohort_name, course_id=slugify(cohort_name), curriculum=str(program.manifest.resolve()),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        participants=people, pairs=pair_list, unpaired=unpaired,
+    )
+    ws.root.mkdir(parents=True, exist_ok=True)
+    with ws.locked():
+        for folder in ("source", "release", "submitted", "autograded", "feedback",
+                       "exchange", "runs", "reports"):
+            ws.folder(folder).mkdir(exist_ok=True)
+        atomic_write_json(ws.root / NBGRADER_CONFIG, {
+            "CourseDirectory": {"course_id": cohort.course_id},
+            "Exchange": {"root": str(ws.folder("exchange"))},
+        })
+        _sync_students(ws, people)
+        ws.save(cohort)
+    return cohort
+
+
+def _sync_students(ws: Workspace, people: list[Participant]) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.gradebook_url()) as gradebook:
+        for person in people:
+            gradebook.update_or_create_student(
+                person.id, first_name=person.first_name, last_name=person.last_name,
+                email=person.email)
+
+
+def context_for(cohort: Cohort, module: Module) -> dict[str, Any]:
+    """The context file release puts in a module's folder, read by the widgets."""
+    roles: dict[str, dict[str, str]] = {}
+    for pair in cohort.pairs:
+        for role in ("junior", "senior"):
+            member = pair.member(role)  # type: ignore[arg-type]
+            partner = pair.member("senior" if role == "junior" else "junior")
+            roles[member] = {"role": role, "pair": pair.id, "partner": partner,
+                             "leads": "yes" if role == module.lead else "no"}
+    return {
+        "cohort": cohort.name, "course_id": cohort.course_id, "module": module.id,
+        "title": module.title, "track": module.track, "lead": module.lead,
+        "learner": module.learner, "competencies": list(module.competencies),
+        "participants": roles,
+    }
+
+
+def release_session(root: Path | str, session_id: str) -> list[Path]:
+    """Release a session's two modules; return the release folders written."""
+    ws = Workspace(root)
+    with ws.locked():
+        cohort = ws.load()
+        program = ws.program(cohort)
+        session = program.session(session_id)
+        api = ws.nbgrader_api()
+        written = []
+        for module in session.modules:
+            written.append(_release_module(ws, cohort, program, module, api))
+        if session_id not in cohort.released:
+            cohort.released.append(session_id)
+        ws.save(cohort)
+    return written
+
+
+def _release_module(ws: Workspace, cohort: Cohort, program: Program, module: Module,
+                    api: NbGraderAPI) -> Path:
+    source = ws.folder("source") / module.id
+    replace_tree(program.exercise_dir(module), source)
+    result = api.generate_assignment(module.id, force=True, create=True)
+    if not result.get("success"):
+        raise CohortError(f"nbgrader generate_assignment failed for {module.id}: "
+                          f"{_last_line(result)}", path=source)
+    release = ws.folder("release") / module.id
+    lesson = program.lesson_path(module)
+    shutil.copy2(lesson, release / lesson.name)
+    for data in module.lesson_data:
+        target = release / data
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(lesson.parent / data, target)
+    atomic_write_json(release / CONTEXT_FILE, context_for(cohort, module))
+    return release
+
+
+def _last_line(result: dict[str, Any]) -> str:
+    text = (result.get("error") or result.get("log") or "no output").strip()
+    return text.splitlines()[-1] if text else "no output"
+
+
+def role_of(cohort: Cohort, participant_id: str) -> Role:
+    return cohort.participant(participant_id).role
+
+
+__all__ = ["Cohort", "TandemError", "Workspace", "context_for", "init_cohort",
+           "release_session"]

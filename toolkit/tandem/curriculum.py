@@ -1,0 +1,340 @@
+"""The programme manifest (`curriculum/program.yml`) and the checks on its notebooks.
+
+The manifest is parsed into frozen pydantic models. Paths in it are relative to the
+*programme root*: the folder that holds `curriculum/` (and `exercises/`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tandem.errors import ManifestError, NotebookError, TandemError, ValidationFailed
+
+Role = Literal["junior", "senior"]
+Track = Literal["tech", "management"]
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+LEAD_OF_TRACK: dict[str, Role] = {"tech": "junior", "management": "senior"}
+REQUIRED_LESSON_SECTIONS = ("Questions", "Objectives", "Key points")
+DEFAULT_MANIFEST_ENV = "TANDEM_CURRICULUM"
+
+
+def other_role(role: Role) -> Role:
+    return "senior" if role == "junior" else "junior"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Minutes(_Frozen):
+    teaching: int = Field(gt=0, le=480)
+    exercise: int = Field(ge=0, le=480)
+
+
+class Competency(_Frozen):
+    id: str
+    title: str
+    track: Track
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return _check_slug(value)
+
+
+class Module(_Frozen):
+    id: str
+    track: Track
+    lead: Role
+    title: str
+    minutes: Minutes
+    objectives: tuple[str, ...] = Field(min_length=1)
+    competencies: tuple[str, ...] = Field(min_length=1)
+    lesson: str
+    lesson_data: tuple[str, ...] = ()
+    exercise: str
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return _check_slug(value)
+
+    @model_validator(mode="after")
+    def _lead_matches_track(self) -> Module:
+        expected = LEAD_OF_TRACK[self.track]
+        if self.lead != expected:
+            raise ValueError(
+                f"a {self.track} module is led by the {expected}, not the {self.lead}"
+            )
+        return self
+
+    @property
+    def learner(self) -> Role:
+        return other_role(self.lead)
+
+
+class Session(_Frozen):
+    id: str
+    title: str
+    modules: tuple[Module, ...] = Field(min_length=2, max_length=2)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return _check_slug(value)
+
+    @model_validator(mode="after")
+    def _one_of_each_track(self) -> Session:
+        tracks = sorted(m.track for m in self.modules)
+        if tracks != ["management", "tech"]:
+            raise ValueError("a session pairs one tech module with one management module")
+        return self
+
+
+class Program(_Frozen):
+    """A validated programme: its sessions, modules and competencies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    title: str
+    competencies: tuple[Competency, ...]
+    sessions: tuple[Session, ...] = Field(min_length=1)
+    root: Path = Field(exclude=True)
+    manifest: Path = Field(exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> Program:
+        known = {c.id for c in self.competencies}
+        seen: set[str] = set()
+        for session in self.sessions:
+            for module in session.modules:
+                if module.id in seen:
+                    raise ValueError(f"module id {module.id!r} is used twice")
+                seen.add(module.id)
+                for comp in module.competencies:
+                    if comp not in known:
+                        raise ValueError(
+                            f"module {module.id!r} names unknown competency {comp!r}"
+                        )
+        session_ids = [s.id for s in self.sessions]
+        if len(set(session_ids)) != len(session_ids):
+            raise ValueError("session ids must be unique")
+        return self
+
+    @property
+    def modules(self) -> tuple[Module, ...]:
+        return tuple(m for s in self.sessions for m in s.modules)
+
+    def session(self, session_id: str) -> Session:
+        for session in self.sessions:
+            if session.id == session_id:
+                return session
+        known = ", ".join(s.id for s in self.sessions)
+        raise ManifestError(f"no session {session_id!r} (known: {known})", path=self.manifest)
+
+    def module(self, module_id: str) -> Module:
+        for module in self.modules:
+            if module.id == module_id:
+                return module
+        raise ManifestError(f"no module {module_id!r}", path=self.manifest)
+
+    def competency(self, competency_id: str) -> Competency:
+        for comp in self.competencies:
+            if comp.id == competency_id:
+                return comp
+        raise ManifestError(f"no competency {competency_id!r}", path=self.manifest)
+
+    def path(self, relative: str) -> Path:
+        """Resolve a manifest path, refusing anything that escapes the programme root."""
+        resolved = (self.root / relative).resolve()
+        if not resolved.is_relative_to(self.root.resolve()):
+            raise ManifestError(f"path {relative!r} leaves the programme root", path=self.manifest)
+        return resolved
+
+    def lesson_path(self, module: Module) -> Path:
+        return self.path(module.lesson)
+
+    def exercise_dir(self, module: Module) -> Path:
+        return self.path(module.exercise)
+
+    def exercise_notebooks(self, module: Module) -> list[Path]:
+        return sorted(self.exercise_dir(module).glob("*.ipynb"))
+
+
+def _check_slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError(f"{value!r} is not an id (lowercase letters, digits and '-')")
+    return value
+
+
+def default_manifest(start: Path | None = None) -> Path:
+    """Where to look for `program.yml` when the user names none.
+
+    Precedence: ``$TANDEM_CURRICULUM``, then ``curriculum/program.yml`` under the
+    current directory.
+    """
+    env = os.environ.get(DEFAULT_MANIFEST_ENV)
+    if env:
+        return Path(env)
+    return (start or Path.cwd()) / "curriculum" / "program.yml"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_program(manifest: Path | str | None = None) -> Program:
+    """Read and validate a manifest; raise :class:`ManifestError` naming the field."""
+    path = Path(manifest) if manifest is not None else default_manifest()
+    if not path.is_file():
+        raise ManifestError("manifest not found", path=path)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"not valid YAML: {exc}", path=path) from None
+    if not isinstance(raw, dict):
+        raise ManifestError("expected a mapping with 'title', 'competencies', 'sessions'",
+                            path=path)
+    raw = dict(raw)
+    comps = raw.get("competencies")
+    if isinstance(comps, dict):
+        raw["competencies"] = [
+            {"id": key, **(value if isinstance(value, dict) else {"title": value})}
+            for key, value in comps.items()
+        ]
+    root = path.resolve().parent.parent
+    try:
+        return Program.model_validate({**raw, "root": root, "manifest": path})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ManifestError(first["msg"].removeprefix("Value error, "), path=path,
+                            where=_location(tuple(first["loc"])) or None) from None
+
+
+# --- notebook checks -------------------------------------------------------------------
+
+
+def _read_notebook(path: Path) -> Any:
+    import nbformat  # imported here: nbformat's import costs ~1 s
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises many kinds for unreadable JSON
+        raise NotebookError(f"not a readable notebook: {exc}", path=path) from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise NotebookError(f"invalid notebook: {exc.message}", path=path) from None
+    return nb
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def lesson_sections(nb: Any) -> list[str]:
+    """The headings of a notebook's markdown cells, in order."""
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            match = _HEADING.match(line)
+            if match:
+                found.append(match.group(1).strip())
+    return found
+
+
+def check_lesson(path: Path) -> list[TandemError]:
+    try:
+        nb = _read_notebook(path)
+    except NotebookError as exc:
+        return [exc]
+    headings = {h.lower() for h in lesson_sections(nb)}
+    return [
+        NotebookError(f"lesson has no '## {section}' section", path=path, where="sections")
+        for section in REQUIRED_LESSON_SECTIONS
+        if section.lower() not in headings
+    ]
+
+
+def check_exercise(path: Path) -> list[TandemError]:
+    """Check a notebook is a usable nbgrader source notebook."""
+    try:
+        nb = _read_notebook(path)
+    except NotebookError as exc:
+        return [exc]
+    problems: list[TandemError] = []
+    grade_ids: dict[str, int] = {}
+    autograded_tests = 0
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        where = f"cell {index}"
+        if meta.get("schema_version") != 3:
+            problems.append(NotebookError(
+                f"nbgrader schema_version is {meta.get('schema_version')!r}, expected 3",
+                path=path, where=where))
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            problems.append(NotebookError("nbgrader cell has no grade_id", path=path,
+                                          where=where))
+        elif grade_id in grade_ids:
+            problems.append(NotebookError(
+                f"duplicate grade_id {grade_id!r} (first used in cell {grade_ids[grade_id]})",
+                path=path, where=where))
+        else:
+            grade_ids[grade_id] = index
+        if meta.get("grade"):
+            points = meta.get("points")
+            if not isinstance(points, int | float) or points <= 0:
+                problems.append(NotebookError(
+                    f"graded cell {grade_id!r} has no points", path=path, where=where))
+            elif cell.cell_type == "code" and not meta.get("solution"):
+                autograded_tests += 1
+    if autograded_tests == 0:
+        problems.append(NotebookError(
+            "exercise has no autograded test cell with points", path=path, where="cells"))
+    return problems
+
+
+def _module_problems(program: Program, module: Module) -> Iterator[TandemError]:
+    lesson = program.lesson_path(module)
+    if not lesson.is_file():
+        yield NotebookError("lesson notebook not found", path=lesson,
+                            where=f"module {module.id}: lesson")
+    else:
+        yield from check_lesson(lesson)
+        for data in module.lesson_data:
+            data_path = lesson.parent / data
+            if not data_path.is_file():
+                yield NotebookError("lesson data file not found", path=data_path,
+                                    where=f"module {module.id}: lesson_data")
+    exercise = program.exercise_dir(module)
+    notebooks = program.exercise_notebooks(module) if exercise.is_dir() else []
+    if not notebooks:
+        yield NotebookError("exercise folder has no notebook", path=exercise,
+                            where=f"module {module.id}: exercise")
+    for notebook in notebooks:
+        yield from check_exercise(notebook)
+
+
+def validate_program(manifest: Path | str | None = None) -> Program:
+    """Load the manifest and check every file it names; raise listing every problem."""
+    program = load_program(manifest)
+    problems = [p for m in program.modules for p in _module_problems(program, m)]
+    if problems:
+        raise ValidationFailed(problems)
+    return program
