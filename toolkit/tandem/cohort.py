@@ -31,6 +31,7 @@ from tandem.fsutil import atomic_write_json, atomic_write_text, check_id, replac
 from tandem.roster import Pair, Participant, load_pairs, load_roster, pairs_in_roster_order
 
 if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
 COHORT_FILE = "cohort.yml"
@@ -135,6 +136,12 @@ class Workspace:
     def gradebook_url(self) -> str:
         return f"sqlite:///{self.root / 'gradebook.db'}"
 
+    def gradebook(self, cohort: Cohort) -> Gradebook:
+        """nbgrader's gradebook for this cohort (use it as a context manager)."""
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.gradebook_url(), course_id=cohort.course_id)
+
 
 def init_cohort(root: Path | str, roster: Path | str, *, pairs: Path | str | None = None,
                 name: str | None = None, curriculum: Path | str | None = None) -> Cohort:
@@ -169,16 +176,14 @@ def init_cohort(root: Path | str, roster: Path | str, *, pairs: Path | str | Non
             "CourseDirectory": {"course_id": cohort.course_id},
             "Exchange": {"root": str(ws.folder("exchange"))},
         })
-        _sync_students(ws, people)
+        _sync_students(ws, cohort)
         ws.save(cohort)
     return cohort
 
 
-def _sync_students(ws: Workspace, people: list[Participant]) -> None:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(ws.gradebook_url()) as gradebook:
-        for person in people:
+def _sync_students(ws: Workspace, cohort: Cohort) -> None:
+    with ws.gradebook(cohort) as gradebook:
+        for person in cohort.participants:
             gradebook.update_or_create_student(
                 person.id, first_name=person.first_name, last_name=person.last_name,
                 email=person.email)

@@ -1,0 +1,66 @@
+"""Shared fixtures. Expensive ones (a graded demo cohort) are built once per session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tandem.demo import DemoResult, run_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MANIFEST = ROOT / "curriculum" / "program.yml"
+
+# Broken fixture notebooks are inputs to tests, not notebooks for nbval to run.
+collect_ignore_glob = ["fixtures/*"]
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's Tandem and Jupyter state out of the real home directory."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("TANDEM_HOME", str(home / "tandem"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(home / "runtime"))
+    monkeypatch.delenv("TANDEM_CURRICULUM", raising=False)
+
+
+@pytest.fixture
+def tiny_programme(tmp_path: Path) -> Path:
+    """A copy of a minimal two-module programme; returns its manifest."""
+    target = tmp_path / "programme"
+    shutil.copytree(FIXTURES / "programme", target)
+    return target / "curriculum" / "program.yml"
+
+
+@pytest.fixture
+def write_roster(tmp_path: Path) -> Callable[..., Path]:
+    """Write a roster CSV from text (or bytes) and return its path."""
+
+    def write(content: str | bytes, name: str = "roster.csv") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return write
+
+
+ROSTER_2_PAIRS = """id,name,email,role,department
+j1,Ada Junior,ada@example.org,junior,IT
+s1,Sam Senior,sam@example.org,senior,Operations
+j2,Bo Junior,bo@example.org,junior,Sales
+s2,Kim Senior,kim@example.org,senior,Finance
+"""
+
+
+@pytest.fixture(scope="session")
+def demo_cohort(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """A 3-pair synthetic cohort, released, submitted, graded and reported (built once)."""
+    out = tmp_path_factory.mktemp("demo") / "cohort"
+    return run_demo(out, pairs=3, curriculum=MANIFEST)
