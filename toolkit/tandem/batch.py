@@ -21,6 +21,8 @@ from tandem.errors import BatchError, TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text
 
 JobStatus = Literal["done", "failed", "skipped"]
+#: Kernel arguments that keep ipykernel's start-up warnings off the user's terminal.
+QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def execute_job(job: Job) -> None:
         str(job.notebook), str(job.output), parameters=job.parameters,
         kernel_name="python3", progress_bar=False, log_output=False,
         cwd=str(job.notebook.parent), shutdown_kernel="immediate",
+        extra_arguments=list(QUIET_KERNEL),
     )
     if job.html is not None:
         from tandem.htmlpage import notebook_to_page

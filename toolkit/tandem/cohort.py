@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -25,6 +28,7 @@ import yaml
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tandem.batch import QUIET_KERNEL
 from tandem.curriculum import Module, Program, Role, load_program
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text, check_id, replace_tree, slugify
@@ -126,10 +130,12 @@ class Workspace:
         from nbgrader.coursedir import CourseDirectory
         from traitlets.config import Config
 
+        _environment_tools_on_path()
         config = Config(self.nbgrader_config())
         config.CourseDirectory.root = str(self.root)
         config.NbGraderAPI.log_level = logging.ERROR
         config.ExecutePreprocessor.timeout = 120
+        config.ExecutePreprocessor.extra_arguments = list(QUIET_KERNEL)
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 
@@ -140,7 +146,22 @@ class Workspace:
         """nbgrader's gradebook for this cohort (use it as a context manager)."""
         from nbgrader.api import Gradebook
 
-        return Gradebook(self.gradebook_url(), course_id=cohort.course_id)
+        _environment_tools_on_path()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return Gradebook(self.gradebook_url(), course_id=cohort.course_id)
+
+
+def _environment_tools_on_path() -> None:
+    """Let nbgrader find the tools installed beside this Python (it runs `alembic`).
+
+    `.venv/bin/tandem` works without activating the environment, so its `bin/` may be
+    missing from PATH; nbgrader's gradebook shells out to `alembic` from there.
+    """
+    bindir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
 
 
 def init_cohort(root: Path | str, roster: Path | str, *, pairs: Path | str | None = None,

@@ -24,7 +24,7 @@ from tandem.grading import CheckpointResult, grade_session
 from tandem.report import ReportResult, build_reports
 
 MARKER = ".tandem-demo"
-QUALITIES = ("full", "partial", "full", "blank", "partial", "deleted-cell")
+QUALITIES = ("full", "partial", "blank", "deleted-cell", "full", "partial")
 
 JUNIORS = [
     ("Amara Okafor", "Marketing"), ("Lucas Ferreira", "Operations"),
@@ -114,7 +114,7 @@ def write_submissions(ws: Workspace, session_id: str) -> None:
     program = ws.program(cohort)
     for offset, module in enumerate(program.session(session_id).modules):
         for index, pair in enumerate(cohort.pairs):
-            quality = QUALITIES[(index + offset * 2) % len(QUALITIES)]
+            quality = QUALITIES[(index + offset * 3) % len(QUALITIES)]
 
             def learner_copy(nb: Path, quality: str = quality, module: str = module.id) -> Any:
                 release = nbformat.read(ws.folder("release") / module / nb.name, as_version=4)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +49,16 @@ class CheckpointResult:
     score: Score | None = None
     error: str | None = None
     seconds: float = 0.0
+
+
+@contextmanager
+def quiet_nbgrader() -> Iterator[None]:
+    """Hide SQLAlchemy's autoflush warnings that nbgrader's own code triggers."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        yield
 
 
 def read_score(ws: Workspace, cohort: Cohort, module_id: str,
@@ -116,7 +129,8 @@ def grade_module(ws: Workspace, cohort: Cohort, module: Module) -> list[Checkpoi
             results.append(CheckpointResult(module.id, learner, pair.id, "quarantined",
                                             error=str(exc)))
             continue
-        outcome = api.autograde(module.id, learner, force=True, create=False)
+        with quiet_nbgrader():
+            outcome = api.autograde(module.id, learner, force=True, create=False)
         elapsed = time.perf_counter() - started
         if not outcome.get("success"):
             results.append(CheckpointResult(module.id, learner, pair.id, "failed",
