@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -26,8 +25,8 @@ app = typer.Typer(
 cohort_app = typer.Typer(no_args_is_help=True,
                          help="Create and manage a cohort workspace.")
 app.add_typer(cohort_app, name="cohort")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Curriculum = Annotated[Path | None, typer.Option(
     "--curriculum", help="The programme manifest (program.yml). Default: $TANDEM_CURRICULUM, "
@@ -148,17 +147,13 @@ def demo(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning a TandemError into a message and an exit code."""
+    """Entry point: run the CLI, turning a TandemError into a message and an exit code.
+
+    Usage errors, ``--help`` and Ctrl-C are handled by the command-line parser itself.
+    """
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="tandem", standalone_mode=False)
+        command.main(args=argv, prog_name="tandem", standalone_mode=True)
     except TandemError as exc:
-        err.print(f"tandem: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"tandem: error: {exc}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err.print("Interrupted.")
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)

@@ -226,7 +226,7 @@ def load_program(manifest: Path | str | None = None) -> Program:
 # --- notebook checks -------------------------------------------------------------------
 
 
-def _read_notebook(path: Path) -> Any:
+def read_valid_notebook(path: Path) -> Any:
     import nbformat  # imported here: nbformat's import costs ~1 s
 
     try:
@@ -258,7 +258,7 @@ def lesson_sections(nb: Any) -> list[str]:
 
 def check_lesson(path: Path) -> list[TandemError]:
     try:
-        nb = _read_notebook(path)
+        nb = read_valid_notebook(path)
     except NotebookError as exc:
         return [exc]
     headings = {h.lower() for h in lesson_sections(nb)}
@@ -272,7 +272,7 @@ def check_lesson(path: Path) -> list[TandemError]:
 def check_exercise(path: Path) -> list[TandemError]:
     """Check a notebook is a usable nbgrader source notebook."""
     try:
-        nb = _read_notebook(path)
+        nb = read_valid_notebook(path)
     except NotebookError as exc:
         return [exc]
     problems: list[TandemError] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from tandem.cohort import Cohort, Workspace
-from tandem.curriculum import Module
+from tandem.curriculum import Module, read_valid_notebook
 from tandem.errors import NotebookError
 from tandem.fsutil import atomic_write_json, atomic_write_text
 
@@ -90,15 +90,8 @@ def read_score(ws: Workspace, cohort: Cohort, module_id: str,
 
 def check_submission(folder: Path) -> None:
     """Raise :class:`NotebookError` if a notebook in ``folder`` is not valid nbformat."""
-    import nbformat
-
     for path in sorted(folder.glob("*.ipynb")):
-        try:
-            nbformat.validate(nbformat.read(path, as_version=4))
-        except Exception as exc:  # unreadable JSON, wrong schema, ...
-            message = getattr(exc, "message", None) or str(exc)
-            raise NotebookError(f"invalid notebook: {message.splitlines()[0]}",
-                                path=path) from None
+        read_valid_notebook(path)
 
 
 def quarantine(ws: Workspace, folder: Path, participant: str, module: str,

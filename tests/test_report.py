@@ -1,0 +1,73 @@
+"""Reports built with papermill for a 3-pair demo cohort: content, privacy, offline pages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tandem.demo import DemoResult
+from tandem.report import suppress
+
+
+def test_index_links_every_pair_and_the_cohort_report(demo_cohort: DemoResult) -> None:
+    index = demo_cohort.reports.index
+    assert index == demo_cohort.workspace / "reports" / "index.html"
+    html = index.read_text()
+    for pair in ("pair-01", "pair-02", "pair-03"):
+        assert f'href="pairs/{pair}.html"' in html
+        page = (index.parent / "pairs" / f"{pair}.html").read_text()
+        assert pair in page
+    assert 'href="cohort.html"' in html
+    assert demo_cohort.reports.failed == []
+
+
+def test_pair_report_shows_both_partners_and_their_scores(demo_cohort: DemoResult) -> None:
+    page = (demo_cohort.workspace / "reports" / "pairs" / "pair-01.html").read_text()
+    assert "Amara Okafor" in page and "Margaret Whitfield" in page
+    data = json.loads((demo_cohort.workspace / "reports/data/pairs.json").read_text())
+    pair = next(p for p in data["pairs"] if p["id"] == "pair-01")
+    by_module = {c["module"]: c for c in pair["checkpoints"]}
+    tech, management = by_module["t1-social-media"], by_module["m1-problem-solving"]
+    assert tech["learner_role"] == "senior" and management["learner_role"] == "junior"
+    # The demo's pair 1: the senior submitted full answers; the junior deleted a test cell.
+    assert tech["auto_score"] == tech["auto_max"]
+    assert 0 < management["auto_score"] < management["auto_max"]
+    assert f"{tech['auto_score']:g} / {tech['auto_max']:g} (100%)" in page
+
+
+def test_cohort_report_has_both_directions_a_chart_and_no_names(demo_cohort: DemoResult) -> None:
+    reports = demo_cohort.workspace / "reports"
+    page = (reports / "cohort.html").read_text()
+    assert "seniors learning tech" in page and "juniors learning management" in page
+    assert "data:image/png;base64," in page  # the matplotlib chart, embedded
+    programme = (reports / "data" / "programme.json").read_text()
+    for person in demo_cohort.workspace.joinpath("roster.csv").read_text().splitlines()[1:]:
+        pid, name = person.split(",")[:2]
+        assert pid not in page and name not in page
+        assert pid not in programme and name not in programme
+
+
+def test_groups_smaller_than_the_minimum_are_suppressed(demo_cohort: DemoResult) -> None:
+    data = json.loads((demo_cohort.workspace / "reports/data/programme.json").read_text())
+    assert data["min_group_size"] == 5
+    for row in data["modules"]:
+        assert row["n"] == 3 and row["suppressed"] and row["mean_percent"] is None
+    assert "suppressed (fewer than 5 graded)" in (
+        demo_cohort.workspace / "reports" / "cohort.html").read_text()
+
+
+def test_suppression_threshold() -> None:
+    assert suppress([50.0, 60.0, 70.0, 80.0], 5)["suppressed"] is True
+    shown = suppress([50.0, 60.0, 70.0, 80.0, 90.0], 5)
+    assert (shown["suppressed"], shown["mean_percent"], shown["median_percent"]) == (
+        False, 70.0, 70.0)
+
+
+def test_pages_work_offline_and_hide_code(demo_cohort: DemoResult) -> None:
+    reports = demo_cohort.workspace / "reports"
+    for page in [reports / "index.html", reports / "cohort.html",
+                 *(reports / "pairs").glob("*.html")]:
+        html = page.read_text()
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), page
+        assert "<script" not in html and "@import" not in html
+        assert "import pandas" not in html and "read_json" not in html
