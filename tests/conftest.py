@@ -19,8 +19,9 @@ collect_ignore_glob = ["fixtures/*"]
 
 
 @pytest.fixture(autouse=True)
-def _private_home(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> None:
+def _private_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test's Tandem and Jupyter state out of the real home directory."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("TANDEM_HOME", str(home / "tandem"))

@@ -17,8 +17,7 @@ from .conftest import ROSTER_2_PAIRS
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, tiny_programme: Path,
-              write_roster: Callable[..., Path]) -> Workspace:
+def workspace(tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]) -> Workspace:
     roster = write_roster(ROSTER_2_PAIRS + "j3,Cy Junior,cy@example.org,junior,IT\n")
     init_cohort(tmp_path / "cohort", roster, name="Spring 2027", curriculum=tiny_programme)
     return Workspace(tmp_path / "cohort")
@@ -37,13 +36,18 @@ def test_init_creates_cohort_and_nbgrader_course(workspace: Workspace) -> None:
     assert students["j1"] == ("Ada", "Junior", "ada@example.org")
     assert set(students) == {"j1", "s1", "j2", "s2", "j3"}
     on_disk = yaml.safe_load(workspace.cohort_file.read_text())
-    assert on_disk["participants"][0] == {"id": "j1", "name": "Ada Junior",
-                                          "email": "ada@example.org", "role": "junior",
-                                          "department": "IT"}
+    assert on_disk["participants"][0] == {
+        "id": "j1",
+        "name": "Ada Junior",
+        "email": "ada@example.org",
+        "role": "junior",
+        "department": "IT",
+    }
 
 
-def test_init_with_a_pairs_file(tmp_path: Path, tiny_programme: Path,
-                                write_roster: Callable[..., Path]) -> None:
+def test_init_with_a_pairs_file(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> None:
     roster = write_roster(ROSTER_2_PAIRS)
     pairs = write_roster("id,junior,senior\nalpha,j1,s2\n", "pairs.csv")
     cohort = init_cohort(tmp_path / "c", roster, pairs=pairs, curriculum=tiny_programme)
@@ -51,19 +55,20 @@ def test_init_with_a_pairs_file(tmp_path: Path, tiny_programme: Path,
     assert cohort.unpaired == ["s1", "j2"]
 
 
-def test_init_refuses_to_overwrite_a_cohort(workspace: Workspace, tiny_programme: Path,
-                                            write_roster: Callable[..., Path]) -> None:
+def test_init_refuses_to_overwrite_a_cohort(
+    workspace: Workspace, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> None:
     with pytest.raises(CohortError, match="a cohort already exists here"):
         init_cohort(workspace.root, write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
 
 
-def test_init_with_bad_inputs_creates_nothing(tmp_path: Path, tiny_programme: Path,
-                                              write_roster: Callable[..., Path]) -> None:
+def test_init_with_bad_inputs_creates_nothing(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> None:
     with pytest.raises(RosterError):
         init_cohort(tmp_path / "a", tmp_path / "absent.csv", curriculum=tiny_programme)
     with pytest.raises(ManifestError):
-        init_cohort(tmp_path / "b", write_roster(ROSTER_2_PAIRS),
-                    curriculum=tmp_path / "nope.yml")
+        init_cohort(tmp_path / "b", write_roster(ROSTER_2_PAIRS), curriculum=tmp_path / "nope.yml")
     only_juniors = write_roster("id,name,email,role\nj1,A,a@example.org,junior\n", "j.csv")
     with pytest.raises(CohortError, match="at least one junior and one senior"):
         init_cohort(tmp_path / "c", only_juniors, curriculum=tiny_programme)
@@ -74,8 +79,11 @@ def test_release_builds_each_module_folder(workspace: Workspace) -> None:
     released = release_session(workspace.root, "s1")
     assert [p.name for p in released] == ["tiny-tech", "tiny-mgmt"]
     tech = workspace.root / "release" / "tiny-tech"
-    assert sorted(p.name for p in tech.iterdir()) == ["checkpoint.ipynb", CONTEXT_FILE,
-                                                       "tiny-tech.ipynb"]
+    assert sorted(p.name for p in tech.iterdir()) == [
+        "checkpoint.ipynb",
+        CONTEXT_FILE,
+        "tiny-tech.ipynb",
+    ]
     student = (tech / "checkpoint.ipynb").read_text()
     assert "BEGIN SOLUTION" not in student and "return 2 * x" not in student
     assert "NotImplementedError" in student
@@ -83,10 +91,17 @@ def test_release_builds_each_module_folder(workspace: Workspace) -> None:
     assert lesson.cells[0].source.startswith("# Tiny tech")
 
     context = json.loads((tech / CONTEXT_FILE).read_text())
-    assert (context["module"], context["lead"], context["learner"]) == ("tiny-tech", "junior",
-                                                                        "senior")
-    assert context["participants"]["s1"] == {"role": "senior", "pair": "pair-01",
-                                             "partner": "j1", "leads": "no"}
+    assert (context["module"], context["lead"], context["learner"]) == (
+        "tiny-tech",
+        "junior",
+        "senior",
+    )
+    assert context["participants"]["s1"] == {
+        "role": "senior",
+        "pair": "pair-01",
+        "partner": "j1",
+        "leads": "no",
+    }
     assert "j3" not in context["participants"]  # unpaired: not part of any pair yet
 
     cohort = workspace.load()

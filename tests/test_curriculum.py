@@ -16,7 +16,7 @@ from .conftest import FIXTURES, MANIFEST
 
 def test_the_shipped_curriculum_validates() -> None:
     program = validate_program(MANIFEST)
-    assert [s.id for s in program.sessions][0] == "session-01"
+    assert program.sessions[0].id == "session-01"
     tracks = {m.track: m.lead for m in program.sessions[0].modules}
     assert tracks == {"tech": "junior", "management": "senior"}
     for module in program.modules:
@@ -39,20 +39,31 @@ def _module(data: dict, index: int = 0) -> dict:  # type: ignore[type-arg]
     [
         (lambda d: _module(d).pop("title"), "sessions[0].modules[0].title", "Field required"),
         (lambda d: _module(d).update(track="art"), "sessions[0].modules[0].track", "'tech'"),
-        (lambda d: _module(d).update(lead="senior"), "sessions[0].modules[0]",
-         "led by the junior"),
+        (lambda d: _module(d).update(lead="senior"), "sessions[0].modules[0]", "led by the junior"),
         (lambda d: _module(d).update(competencies=["nope"]), None, "unknown competency 'nope'"),
         (lambda d: _module(d, 1).update(id="tiny-tech"), None, "used twice"),
         (lambda d: _module(d).update(id="Bad Id"), "sessions[0].modules[0].id", "not an id"),
         (lambda d: d["sessions"][0]["modules"].pop(), "sessions[0].modules", "at least 2"),
-        (lambda d: _module(d).update(minutes={"teaching": 0, "exercise": 5}),
-         "sessions[0].modules[0].minutes.teaching", "greater than 0"),
+        (
+            lambda d: _module(d).update(minutes={"teaching": 0, "exercise": 5}),
+            "sessions[0].modules[0].minutes.teaching",
+            "greater than 0",
+        ),
     ],
-    ids=["missing-field", "unknown-track", "wrong-lead", "unknown-competency",
-         "duplicate-module", "bad-id", "one-module-session", "zero-minutes"],
+    ids=[
+        "missing-field",
+        "unknown-track",
+        "wrong-lead",
+        "unknown-competency",
+        "duplicate-module",
+        "bad-id",
+        "one-module-session",
+        "zero-minutes",
+    ],
 )
-def test_manifest_errors_name_the_file_and_field(tiny_programme: Path, edit: object,
-                                                  where: str | None, message: str) -> None:
+def test_manifest_errors_name_the_file_and_field(
+    tiny_programme: Path, edit: object, where: str | None, message: str
+) -> None:
     _edit_manifest(tiny_programme, edit)
     with pytest.raises(ManifestError) as info:
         load_program(tiny_programme)
@@ -89,21 +100,33 @@ def _break(tiny_programme: Path, fixture: str, target: str) -> Path:
 @pytest.mark.parametrize(
     ("fixture", "target", "message"),
     [
-        ("lesson_missing_key_points.ipynb", "curriculum/s1/tiny-tech.ipynb",
-         "no '## Key points' section"),
-        ("duplicate_grade_ids.ipynb", "exercises/tiny-mgmt/checkpoint.ipynb",
-         "duplicate grade_id 'intro'"),
-        ("test_cell_without_points.ipynb", "exercises/tiny-tech/checkpoint.ipynb",
-         "has no points"),
-        ("schema_version_2.ipynb", "exercises/tiny-tech/checkpoint.ipynb",
-         "schema_version is 2, expected 3"),
-        ("no_autograded_test.ipynb", "exercises/tiny-tech/checkpoint.ipynb",
-         "no autograded test cell"),
+        (
+            "lesson_missing_key_points.ipynb",
+            "curriculum/s1/tiny-tech.ipynb",
+            "no '## Key points' section",
+        ),
+        (
+            "duplicate_grade_ids.ipynb",
+            "exercises/tiny-mgmt/checkpoint.ipynb",
+            "duplicate grade_id 'intro'",
+        ),
+        ("test_cell_without_points.ipynb", "exercises/tiny-tech/checkpoint.ipynb", "has no points"),
+        (
+            "schema_version_2.ipynb",
+            "exercises/tiny-tech/checkpoint.ipynb",
+            "schema_version is 2, expected 3",
+        ),
+        (
+            "no_autograded_test.ipynb",
+            "exercises/tiny-tech/checkpoint.ipynb",
+            "no autograded test cell",
+        ),
         ("not_json.ipynb", "exercises/tiny-tech/checkpoint.ipynb", "not a readable notebook"),
     ],
 )
-def test_broken_notebooks_are_named(tiny_programme: Path, fixture: str, target: str,
-                                    message: str) -> None:
+def test_broken_notebooks_are_named(
+    tiny_programme: Path, fixture: str, target: str, message: str
+) -> None:
     broken = _break(tiny_programme, fixture, target)
     with pytest.raises(ValidationFailed) as info:
         validate_program(tiny_programme)

@@ -48,8 +48,9 @@ def graded_curriculum(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 
 @pytest.mark.parametrize("module", ["t1-social-media", "m1-problem-solving"])
-def test_solutions_get_full_marks_and_blank_gets_zero(graded_curriculum: Workspace,
-                                                      module: str) -> None:
+def test_solutions_get_full_marks_and_blank_gets_zero(
+    graded_curriculum: Workspace, module: str
+) -> None:
     ws = graded_curriculum
     cohort = ws.load()
     learner = ws.program(cohort).module(module).learner
@@ -79,7 +80,8 @@ def test_the_grade_run_is_recorded(graded_curriculum: Workspace) -> None:
 
 
 def test_released_lessons_run_inside_their_assignment_folder(
-        graded_curriculum: Workspace, tmp_path: Path) -> None:
+    graded_curriculum: Workspace, tmp_path: Path
+) -> None:
     """The lesson notebook travels with the checkpoint and must run where it lands."""
     from tandem.batch import Job, execute_job
 
@@ -87,14 +89,20 @@ def test_released_lessons_run_inside_their_assignment_folder(
         job = Job(id=lesson.stem, notebook=lesson, output=tmp_path / lesson.name)
         execute_job(job)
         executed = nbformat.read(job.output, as_version=4)
-        errors = [o for c in executed.cells if c.cell_type == "code"
-                  for o in c.get("outputs", []) if o.output_type == "error"]
+        errors = [
+            o
+            for c in executed.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if o.output_type == "error"
+        ]
         assert errors == [], lesson
 
 
 @pytest.fixture
-def tiny_cohort(tmp_path: Path, tiny_programme: Path,
-                write_roster: Callable[..., Path]) -> Workspace:
+def tiny_cohort(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> Workspace:
     init_cohort(tmp_path / "cohort", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
     ws = Workspace(tmp_path / "cohort")
     release_session(ws.root, "s1")
@@ -105,8 +113,10 @@ def test_a_broken_submission_is_quarantined_and_the_rest_graded(tiny_cohort: Wor
     ws = tiny_cohort
     _submit(ws, "s1", "tiny-tech", "full")
     _submit(ws, "s2", "tiny-tech", "full")
-    shutil.copy(FIXTURES / "notebooks" / "not_json.ipynb",
-                ws.submission_dir("s2", "tiny-tech") / "checkpoint.ipynb")
+    shutil.copy(
+        FIXTURES / "notebooks" / "not_json.ipynb",
+        ws.submission_dir("s2", "tiny-tech") / "checkpoint.ipynb",
+    )
     results = {(r.module, r.participant): r for r in grade_session(ws.root, "s1")}
     assert results["tiny-tech", "s1"].status == "graded"
     assert results["tiny-tech", "s1"].score is not None
@@ -130,8 +140,9 @@ def test_a_deleted_test_cell_costs_its_points_without_crashing(tiny_cohort: Work
     assert (result.score.auto_score, result.score.auto_max) == (0, 2)
 
 
-def test_grading_a_session_not_yet_released(tmp_path: Path, tiny_programme: Path,
-                                            write_roster: Callable[..., Path]) -> None:
+def test_grading_a_session_not_yet_released(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> None:
     init_cohort(tmp_path / "c", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
     with pytest.raises(GradingError, match="s1 has not been released"):
         grade_session(tmp_path / "c", "s1")

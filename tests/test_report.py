@@ -52,21 +52,29 @@ def test_groups_smaller_than_the_minimum_are_suppressed(demo_cohort: DemoResult)
     assert data["min_group_size"] == 5
     for row in data["modules"]:
         assert row["n"] == 3 and row["suppressed"] and row["mean_percent"] is None
-    assert "suppressed (fewer than 5 graded)" in (
-        demo_cohort.workspace / "reports" / "cohort.html").read_text()
+    assert (
+        "suppressed (fewer than 5 graded)"
+        in (demo_cohort.workspace / "reports" / "cohort.html").read_text()
+    )
 
 
 def test_suppression_threshold() -> None:
     assert suppress([50.0, 60.0, 70.0, 80.0], 5)["suppressed"] is True
     shown = suppress([50.0, 60.0, 70.0, 80.0, 90.0], 5)
     assert (shown["suppressed"], shown["mean_percent"], shown["median_percent"]) == (
-        False, 70.0, 70.0)
+        False,
+        70.0,
+        70.0,
+    )
 
 
 def test_pages_work_offline_and_hide_code(demo_cohort: DemoResult) -> None:
     reports = demo_cohort.workspace / "reports"
-    for page in [reports / "index.html", reports / "cohort.html",
-                 *(reports / "pairs").glob("*.html")]:
+    for page in [
+        reports / "index.html",
+        reports / "cohort.html",
+        *(reports / "pairs").glob("*.html"),
+    ]:
         html = page.read_text()
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), page
         assert "<script" not in html and "@import" not in html

@@ -50,8 +50,9 @@ def check_parameters(parameters: dict[str, Any], *, job: str = "") -> None:
     """Parameter names must be identifiers and values plain JSON (no NaN, no objects)."""
     for name, value in parameters.items():
         if not name.isidentifier() or keyword.iskeyword(name):
-            raise TandemError(f"parameter name {name!r} is not a Python identifier",
-                              where=job or None)
+            raise TandemError(
+                f"parameter name {name!r} is not a Python identifier", where=job or None
+            )
         _check_json_value(value, f"{job}: parameter {name!r}" if job else f"parameter {name!r}")
 
 
@@ -81,9 +82,14 @@ def execute_job(job: Job) -> None:
 
     job.output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
-        str(job.notebook), str(job.output), parameters=job.parameters,
-        kernel_name="python3", progress_bar=False, log_output=False,
-        cwd=str(job.notebook.parent), shutdown_kernel="immediate",
+        str(job.notebook),
+        str(job.output),
+        parameters=job.parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+        cwd=str(job.notebook.parent),
+        shutdown_kernel="immediate",
         extra_arguments=list(QUIET_KERNEL),
     )
     if job.html is not None:
@@ -92,8 +98,13 @@ def execute_job(job: Job) -> None:
         atomic_write_text(job.html, notebook_to_page(job.output, title=job.title or job.id))
 
 
-def run_jobs(jobs: Sequence[Job], manifest: Path, *, force: bool = False,
-             runner: Callable[[Job], None] = execute_job) -> list[JobRecord]:
+def run_jobs(
+    jobs: Sequence[Job],
+    manifest: Path,
+    *,
+    force: bool = False,
+    runner: Callable[[Job], None] = execute_job,
+) -> list[JobRecord]:
     """Run every job, record each in ``manifest``; never let one failure stop the rest."""
     for job in jobs:
         check_parameters(job.parameters, job=job.id)
@@ -101,19 +112,28 @@ def run_jobs(jobs: Sequence[Job], manifest: Path, *, force: bool = False,
     records: list[JobRecord] = []
     for job in jobs:
         before = previous.get(job.id)
-        if (not force and before is not None and before.status == "done"
-                and job.output.exists() and (job.html is None or job.html.exists())):
+        if (
+            not force
+            and before is not None
+            and before.status == "done"
+            and job.output.exists()
+            and (job.html is None or job.html.exists())
+        ):
             records.append(JobRecord(job.id, "skipped", 0.0, None, str(job.output)))
             continue
         started = time.perf_counter()
         try:
             runner(job)
         except Exception as exc:  # any failure of one job is recorded, not raised
-            records.append(JobRecord(job.id, "failed", time.perf_counter() - started,
-                                     _describe(exc), str(job.output)))
+            records.append(
+                JobRecord(
+                    job.id, "failed", time.perf_counter() - started, _describe(exc), str(job.output)
+                )
+            )
         else:
-            records.append(JobRecord(job.id, "done", time.perf_counter() - started, None,
-                                     str(job.output)))
+            records.append(
+                JobRecord(job.id, "done", time.perf_counter() - started, None, str(job.output))
+            )
         _write_manifest(manifest, records, previous)
     return records
 
@@ -142,12 +162,16 @@ def _previous_records(manifest: Path) -> dict[str, JobRecord]:
         return {}
 
 
-def _write_manifest(manifest: Path, records: list[JobRecord],
-                    previous: dict[str, JobRecord]) -> None:
+def _write_manifest(
+    manifest: Path, records: list[JobRecord], previous: dict[str, JobRecord]
+) -> None:
     merged = dict(previous)
     for record in records:
         merged[record.id] = previous[record.id] if record.status == "skipped" else record
-    atomic_write_json(manifest, {
-        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "jobs": [asdict(r) for r in merged.values()],
-    })
+    atomic_write_json(
+        manifest,
+        {
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "jobs": [asdict(r) for r in merged.values()],
+        },
+    )

@@ -98,8 +98,10 @@ class Workspace:
     # -- cohort.yml ----------------------------------------------------------------------
     def load(self) -> Cohort:
         if not self.cohort_file.is_file():
-            raise CohortError("not a cohort workspace (no cohort.yml); create one with "
-                              "'tandem cohort init'", path=self.root)
+            raise CohortError(
+                "not a cohort workspace (no cohort.yml); create one with 'tandem cohort init'",
+                path=self.root,
+            )
         try:
             data = yaml.safe_load(self.cohort_file.read_text(encoding="utf-8"))
             return Cohort.model_validate(data)
@@ -112,8 +114,9 @@ class Workspace:
 
     def save(self, cohort: Cohort) -> None:
         data = cohort.model_dump(mode="json")
-        atomic_write_text(self.cohort_file, yaml.safe_dump(data, sort_keys=False,
-                                                           allow_unicode=True))
+        atomic_write_text(
+            self.cohort_file, yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        )
 
     def program(self, cohort: Cohort | None = None) -> Program:
         return load_program((cohort or self.load()).curriculum)
@@ -172,8 +175,14 @@ def _fast_gradebook_creation() -> None:
     api.get_alembic_version = _alembic_head
 
 
-def init_cohort(root: Path | str, roster: Path | str, *, pairs: Path | str | None = None,
-                name: str | None = None, curriculum: Path | str | None = None) -> Cohort:
+def init_cohort(
+    root: Path | str,
+    roster: Path | str,
+    *,
+    pairs: Path | str | None = None,
+    name: str | None = None,
+    curriculum: Path | str | None = None,
+) -> Cohort:
     """Create a cohort workspace from a roster (and optionally a pairs file)."""
     ws = Workspace(root)
     if ws.cohort_file.exists():
@@ -188,23 +197,40 @@ def init_cohort(root: Path | str, roster: Path | str, *, pairs: Path | str | Non
     else:
         pair_list, unpaired = pairs_in_roster_order(people)
     if not pair_list:
-        raise CohortError("no pairs could be formed: the roster needs at least one junior "
-                          "and one senior", path=Path(roster))
+        raise CohortError(
+            "no pairs could be formed: the roster needs at least one junior and one senior",
+            path=Path(roster),
+        )
     cohort_name = name or ws.root.name
     cohort = Cohort(
-        name=cohort_name, course_id=slugify(cohort_name), curriculum=str(program.manifest.resolve()),
+        name=cohort_name,
+        course_id=slugify(cohort_name),
+        curriculum=str(program.manifest.resolve()),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        participants=people, pairs=pair_list, unpaired=unpaired,
+        participants=people,
+        pairs=pair_list,
+        unpaired=unpaired,
     )
     ws.root.mkdir(parents=True, exist_ok=True)
     with ws.locked():
-        for folder in ("source", "release", "submitted", "autograded", "feedback",
-                       "exchange", "runs", "reports"):
+        for folder in (
+            "source",
+            "release",
+            "submitted",
+            "autograded",
+            "feedback",
+            "exchange",
+            "runs",
+            "reports",
+        ):
             ws.folder(folder).mkdir(exist_ok=True)
-        atomic_write_json(ws.root / NBGRADER_CONFIG, {
-            "CourseDirectory": {"course_id": cohort.course_id},
-            "Exchange": {"root": str(ws.folder("exchange"))},
-        })
+        atomic_write_json(
+            ws.root / NBGRADER_CONFIG,
+            {
+                "CourseDirectory": {"course_id": cohort.course_id},
+                "Exchange": {"root": str(ws.folder("exchange"))},
+            },
+        )
         _sync_students(ws, cohort)
         ws.save(cohort)
     return cohort
@@ -214,8 +240,11 @@ def _sync_students(ws: Workspace, cohort: Cohort) -> None:
     with ws.gradebook(cohort) as gradebook:
         for person in cohort.participants:
             gradebook.update_or_create_student(
-                person.id, first_name=person.first_name, last_name=person.last_name,
-                email=person.email)
+                person.id,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                email=person.email,
+            )
 
 
 def context_for(cohort: Cohort, module: Module) -> dict[str, Any]:
@@ -223,14 +252,23 @@ def context_for(cohort: Cohort, module: Module) -> dict[str, Any]:
     roles: dict[str, dict[str, str]] = {}
     for pair in cohort.pairs:
         for role in ("junior", "senior"):
-            member = pair.member(role)  # type: ignore[arg-type]
+            member = pair.member(role)
             partner = pair.member("senior" if role == "junior" else "junior")
-            roles[member] = {"role": role, "pair": pair.id, "partner": partner,
-                             "leads": "yes" if role == module.lead else "no"}
+            roles[member] = {
+                "role": role,
+                "pair": pair.id,
+                "partner": partner,
+                "leads": "yes" if role == module.lead else "no",
+            }
     return {
-        "cohort": cohort.name, "course_id": cohort.course_id, "module": module.id,
-        "title": module.title, "track": module.track, "lead": module.lead,
-        "learner": module.learner, "competencies": list(module.competencies),
+        "cohort": cohort.name,
+        "course_id": cohort.course_id,
+        "module": module.id,
+        "title": module.title,
+        "track": module.track,
+        "lead": module.lead,
+        "learner": module.learner,
+        "competencies": list(module.competencies),
         "participants": roles,
     }
 
@@ -252,14 +290,17 @@ def release_session(root: Path | str, session_id: str) -> list[Path]:
     return written
 
 
-def _release_module(ws: Workspace, cohort: Cohort, program: Program, module: Module,
-                    api: NbGraderAPI) -> Path:
+def _release_module(
+    ws: Workspace, cohort: Cohort, program: Program, module: Module, api: NbGraderAPI
+) -> Path:
     source = ws.folder("source") / module.id
     replace_tree(program.exercise_dir(module), source)
     result = api.generate_assignment(module.id, force=True, create=True)
     if not result.get("success"):
-        raise CohortError(f"nbgrader generate_assignment failed for {module.id}: "
-                          f"{_last_line(result)}", path=source)
+        raise CohortError(
+            f"nbgrader generate_assignment failed for {module.id}: {_last_line(result)}",
+            path=source,
+        )
     release = ws.folder("release") / module.id
     lesson = program.lesson_path(module)
     shutil.copy2(lesson, release / lesson.name)
@@ -280,5 +321,4 @@ def role_of(cohort: Cohort, participant_id: str) -> Role:
     return cohort.participant(participant_id).role
 
 
-__all__ = ["Cohort", "TandemError", "Workspace", "context_for", "init_cohort",
-           "release_session"]
+__all__ = ["Cohort", "TandemError", "Workspace", "context_for", "init_cohort", "release_session"]

@@ -72,9 +72,7 @@ class Module(_Frozen):
     def _lead_matches_track(self) -> Module:
         expected = LEAD_OF_TRACK[self.track]
         if self.lead != expected:
-            raise ValueError(
-                f"a {self.track} module is led by the {expected}, not the {self.lead}"
-            )
+            raise ValueError(f"a {self.track} module is led by the {expected}, not the {self.lead}")
         return self
 
     @property
@@ -122,9 +120,7 @@ class Program(_Frozen):
                 seen.add(module.id)
                 for comp in module.competencies:
                     if comp not in known:
-                        raise ValueError(
-                            f"module {module.id!r} names unknown competency {comp!r}"
-                        )
+                        raise ValueError(f"module {module.id!r} names unknown competency {comp!r}")
         session_ids = [s.id for s in self.sessions]
         if len(set(session_ids)) != len(session_ids):
             raise ValueError("session ids must be unique")
@@ -205,8 +201,9 @@ def load_program(manifest: Path | str | None = None) -> Program:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ManifestError(f"not valid YAML: {exc}", path=path) from None
     if not isinstance(raw, dict):
-        raise ManifestError("expected a mapping with 'title', 'competencies', 'sessions'",
-                            path=path)
+        raise ManifestError(
+            "expected a mapping with 'title', 'competencies', 'sessions'", path=path
+        )
     raw = dict(raw)
     comps = raw.get("competencies")
     if isinstance(comps, dict):
@@ -219,8 +216,11 @@ def load_program(manifest: Path | str | None = None) -> Program:
         return Program.model_validate({**raw, "root": root, "manifest": path})
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ManifestError(first["msg"].removeprefix("Value error, "), path=path,
-                            where=_location(tuple(first["loc"])) or None) from None
+        raise ManifestError(
+            first["msg"].removeprefix("Value error, "),
+            path=path,
+            where=_location(tuple(first["loc"])) or None,
+        ) from None
 
 
 # --- notebook checks -------------------------------------------------------------------
@@ -284,49 +284,65 @@ def check_exercise(path: Path) -> list[TandemError]:
             continue
         where = f"cell {index}"
         if meta.get("schema_version") != 3:
-            problems.append(NotebookError(
-                f"nbgrader schema_version is {meta.get('schema_version')!r}, expected 3",
-                path=path, where=where))
+            problems.append(
+                NotebookError(
+                    f"nbgrader schema_version is {meta.get('schema_version')!r}, expected 3",
+                    path=path,
+                    where=where,
+                )
+            )
         grade_id = meta.get("grade_id")
         if not grade_id:
-            problems.append(NotebookError("nbgrader cell has no grade_id", path=path,
-                                          where=where))
+            problems.append(NotebookError("nbgrader cell has no grade_id", path=path, where=where))
         elif grade_id in grade_ids:
-            problems.append(NotebookError(
-                f"duplicate grade_id {grade_id!r} (first used in cell {grade_ids[grade_id]})",
-                path=path, where=where))
+            problems.append(
+                NotebookError(
+                    f"duplicate grade_id {grade_id!r} (first used in cell {grade_ids[grade_id]})",
+                    path=path,
+                    where=where,
+                )
+            )
         else:
             grade_ids[grade_id] = index
         if meta.get("grade"):
             points = meta.get("points")
             if not isinstance(points, int | float) or points <= 0:
-                problems.append(NotebookError(
-                    f"graded cell {grade_id!r} has no points", path=path, where=where))
+                problems.append(
+                    NotebookError(f"graded cell {grade_id!r} has no points", path=path, where=where)
+                )
             elif cell.cell_type == "code" and not meta.get("solution"):
                 autograded_tests += 1
     if autograded_tests == 0:
-        problems.append(NotebookError(
-            "exercise has no autograded test cell with points", path=path, where="cells"))
+        problems.append(
+            NotebookError(
+                "exercise has no autograded test cell with points", path=path, where="cells"
+            )
+        )
     return problems
 
 
 def _module_problems(program: Program, module: Module) -> Iterator[TandemError]:
     lesson = program.lesson_path(module)
     if not lesson.is_file():
-        yield NotebookError("lesson notebook not found", path=lesson,
-                            where=f"module {module.id}: lesson")
+        yield NotebookError(
+            "lesson notebook not found", path=lesson, where=f"module {module.id}: lesson"
+        )
     else:
         yield from check_lesson(lesson)
         for data in module.lesson_data:
             data_path = lesson.parent / data
             if not data_path.is_file():
-                yield NotebookError("lesson data file not found", path=data_path,
-                                    where=f"module {module.id}: lesson_data")
+                yield NotebookError(
+                    "lesson data file not found",
+                    path=data_path,
+                    where=f"module {module.id}: lesson_data",
+                )
     exercise = program.exercise_dir(module)
     notebooks = program.exercise_notebooks(module) if exercise.is_dir() else []
     if not notebooks:
-        yield NotebookError("exercise folder has no notebook", path=exercise,
-                            where=f"module {module.id}: exercise")
+        yield NotebookError(
+            "exercise folder has no notebook", path=exercise, where=f"module {module.id}: exercise"
+        )
     for notebook in notebooks:
         yield from check_exercise(notebook)
 

@@ -27,18 +27,28 @@ MARKER = ".tandem-demo"
 QUALITIES = ("full", "partial", "blank", "deleted-cell", "full", "partial")
 
 JUNIORS = [
-    ("Amara Okafor", "Marketing"), ("Lucas Ferreira", "Operations"),
-    ("Priya Raman", "Finance"), ("Tom Nguyen", "Customer Service"),
-    ("Sofia Lindqvist", "Human Resources"), ("Kwame Mensah", "IT"),
-    ("Chloe Martin", "Sales"), ("Yusuf Demir", "Logistics"),
-    ("Hannah Brooks", "Legal"), ("Mateo Rossi", "Procurement"),
+    ("Amara Okafor", "Marketing"),
+    ("Lucas Ferreira", "Operations"),
+    ("Priya Raman", "Finance"),
+    ("Tom Nguyen", "Customer Service"),
+    ("Sofia Lindqvist", "Human Resources"),
+    ("Kwame Mensah", "IT"),
+    ("Chloe Martin", "Sales"),
+    ("Yusuf Demir", "Logistics"),
+    ("Hannah Brooks", "Legal"),
+    ("Mateo Rossi", "Procurement"),
 ]
 SENIORS = [
-    ("Margaret Whitfield", "Operations"), ("Rajesh Iyer", "Finance"),
-    ("Elisabeth Bauer", "Sales"), ("David O'Connell", "Logistics"),
-    ("Grace Adeyemi", "Customer Service"), ("Hiroshi Tanaka", "IT"),
-    ("Catherine Dubois", "Marketing"), ("Peter Novak", "Procurement"),
-    ("Linda Svensson", "Human Resources"), ("Robert Campbell", "Legal"),
+    ("Margaret Whitfield", "Operations"),
+    ("Rajesh Iyer", "Finance"),
+    ("Elisabeth Bauer", "Sales"),
+    ("David O'Connell", "Logistics"),
+    ("Grace Adeyemi", "Customer Service"),
+    ("Hiroshi Tanaka", "IT"),
+    ("Catherine Dubois", "Marketing"),
+    ("Peter Novak", "Procurement"),
+    ("Linda Svensson", "Human Resources"),
+    ("Robert Campbell", "Legal"),
 ]
 
 
@@ -68,8 +78,11 @@ def synthetic_roster(pairs: int) -> str:
 
 
 def _solutions(notebook: Any) -> dict[str, Any]:
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def submission(source: Any, release: Any, quality: str) -> Any:
@@ -87,14 +100,18 @@ def submission(source: Any, release: Any, quality: str) -> Any:
         if gid in keep:
             cell.source = answers[gid].source
     if quality == "deleted-cell":
-        tests = [i for i, c in enumerate(filled.cells)
-                 if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+        tests = [
+            i
+            for i, c in enumerate(filled.cells)
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+        ]
         del filled.cells[tests[0]]
     return filled
 
 
-def _write_submission(ws: Workspace, participant: str, module: str,
-                      make: Callable[[Path], Any]) -> None:
+def _write_submission(
+    ws: Workspace, participant: str, module: str, make: Callable[[Path], Any]
+) -> None:
     import nbformat
 
     release = ws.folder("release") / module
@@ -131,16 +148,21 @@ def prepare_folder(out: Path) -> None:
     """Use ``out`` for a demo: empty, or a previous demo (which is replaced)."""
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
-            raise CohortError("folder exists and is not a Tandem demo; choose another --out",
-                              path=out)
+            raise CohortError(
+                "folder exists and is not a Tandem demo; choose another --out", path=out
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / MARKER, "Created by 'tandem demo'; safe to delete.\n")
 
 
-def run_demo(out: Path | str = "demo-cohort", *, pairs: int = 6,
-             curriculum: Path | str | None = None,
-             progress: Callable[[str], None] = lambda _: None) -> DemoResult:
+def run_demo(
+    out: Path | str = "demo-cohort",
+    *,
+    pairs: int = 6,
+    curriculum: Path | str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> DemoResult:
     """Build, release, submit, grade and report a synthetic cohort in ``out``."""
     out = Path(out).resolve()
     prepare_folder(out)

@@ -14,8 +14,9 @@ class TandemError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, path: Path | str | None = None,
-                 where: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: Path | str | None = None, where: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = Path(path) if path is not None else None

@@ -62,5 +62,6 @@ def replace_tree(source: Path, dest: Path) -> None:
     """Make ``dest`` an exact copy of ``source``."""
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints",
-                                                                "__pycache__"))
+    shutil.copytree(
+        source, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    )

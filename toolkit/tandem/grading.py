@@ -61,8 +61,7 @@ def quiet_nbgrader() -> Iterator[None]:
         yield
 
 
-def read_score(ws: Workspace, cohort: Cohort, module_id: str,
-               participant_id: str) -> Score | None:
+def read_score(ws: Workspace, cohort: Cohort, module_id: str, participant_id: str) -> Score | None:
     """The gradebook's score for one learner on one module, or None if not graded."""
     from nbgrader.api import MissingEntry
 
@@ -94,8 +93,7 @@ def check_submission(folder: Path) -> None:
         read_valid_notebook(path)
 
 
-def quarantine(ws: Workspace, folder: Path, participant: str, module: str,
-               reason: str) -> Path:
+def quarantine(ws: Workspace, folder: Path, participant: str, module: str, reason: str) -> Path:
     """Move a refused submission aside, with a README saying why. Nothing is deleted."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     target = ws.folder("quarantine") / participant / f"{module}-{stamp}"
@@ -119,19 +117,35 @@ def grade_module(ws: Workspace, cohort: Cohort, module: Module) -> list[Checkpoi
             check_submission(folder)
         except NotebookError as exc:
             quarantine(ws, folder, learner, module.id, str(exc))
-            results.append(CheckpointResult(module.id, learner, pair.id, "quarantined",
-                                            error=str(exc)))
+            results.append(
+                CheckpointResult(module.id, learner, pair.id, "quarantined", error=str(exc))
+            )
             continue
         with quiet_nbgrader():
             outcome = api.autograde(module.id, learner, force=True, create=False)
         elapsed = time.perf_counter() - started
         if not outcome.get("success"):
-            results.append(CheckpointResult(module.id, learner, pair.id, "failed",
-                                            error=_error_line(outcome), seconds=elapsed))
+            results.append(
+                CheckpointResult(
+                    module.id,
+                    learner,
+                    pair.id,
+                    "failed",
+                    error=_error_line(outcome),
+                    seconds=elapsed,
+                )
+            )
             continue
-        results.append(CheckpointResult(module.id, learner, pair.id, "graded",
-                                        score=read_score(ws, cohort, module.id, learner),
-                                        seconds=elapsed))
+        results.append(
+            CheckpointResult(
+                module.id,
+                learner,
+                pair.id,
+                "graded",
+                score=read_score(ws, cohort, module.id, learner),
+                seconds=elapsed,
+            )
+        )
     return results
 
 
@@ -145,14 +159,18 @@ def grade_session(root: Path | str, session_id: str) -> list[CheckpointResult]:
         if session_id not in cohort.released:
             from tandem.errors import GradingError
 
-            raise GradingError(f"{session_id} has not been released; run 'tandem release' "
-                               "first", path=ws.root)
+            raise GradingError(
+                f"{session_id} has not been released; run 'tandem release' first", path=ws.root
+            )
         results = [r for m in session.modules for r in grade_module(ws, cohort, m)]
-        atomic_write_json(ws.folder("runs") / f"grade-{session_id}.json", {
-            "session": session_id,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "results": [asdict(r) for r in results],
-        })
+        atomic_write_json(
+            ws.folder("runs") / f"grade-{session_id}.json",
+            {
+                "session": session_id,
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "results": [asdict(r) for r in results],
+            },
+        )
     return results
 
 

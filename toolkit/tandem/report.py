@@ -47,18 +47,30 @@ def released_modules(program: Program, cohort: Cohort) -> list[Module]:
     return [m for s in program.sessions if s.id in cohort.released for m in s.modules]
 
 
-def checkpoint_status(ws: Workspace, cohort: Cohort, module: Module,
-                      learner: str) -> dict[str, Any]:
+def checkpoint_status(
+    ws: Workspace, cohort: Cohort, module: Module, learner: str
+) -> dict[str, Any]:
     score = read_score(ws, cohort, module.id, learner)
     if score is not None:
-        return {"status": "graded", "auto_score": score.auto_score, "auto_max": score.auto_max,
-                "auto_percent": round(score.auto_percent, 1),
-                "manual_score": score.manual_score, "manual_max": score.manual_max,
-                "manual_pending": score.manual_pending}
+        return {
+            "status": "graded",
+            "auto_score": score.auto_score,
+            "auto_max": score.auto_max,
+            "auto_percent": round(score.auto_percent, 1),
+            "manual_score": score.manual_score,
+            "manual_max": score.manual_max,
+            "manual_pending": score.manual_pending,
+        }
     submitted = ws.submission_dir(learner, module.id).is_dir()
-    return {"status": "submitted" if submitted else "missing", "auto_score": None,
-            "auto_max": None, "auto_percent": None, "manual_score": None,
-            "manual_max": None, "manual_pending": False}
+    return {
+        "status": "submitted" if submitted else "missing",
+        "auto_score": None,
+        "auto_max": None,
+        "auto_percent": None,
+        "manual_score": None,
+        "manual_max": None,
+        "manual_pending": False,
+    }
 
 
 def pair_data(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[dict[str, Any]]:
@@ -67,16 +79,21 @@ def pair_data(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[dict
     for pair in cohort.pairs:
         members = {}
         for role in ("junior", "senior"):
-            person = cohort.participant(pair.member(role))  # type: ignore[arg-type]
-            members[role] = {"id": person.id, "name": person.name,
-                             "department": person.department}
+            person = cohort.participant(pair.member(role))
+            members[role] = {"id": person.id, "name": person.name, "department": person.department}
         checkpoints = []
         for module in modules:
             learner = pair.member(module.learner)
-            checkpoints.append({"module": module.id, "title": module.title,
-                                "track": module.track, "learner_role": module.learner,
-                                "learner": learner,
-                                **checkpoint_status(ws, cohort, module, learner)})
+            checkpoints.append(
+                {
+                    "module": module.id,
+                    "title": module.title,
+                    "track": module.track,
+                    "learner_role": module.learner,
+                    "learner": learner,
+                    **checkpoint_status(ws, cohort, module, learner),
+                }
+            )
         pairs.append({"id": pair.id, **members, "checkpoints": checkpoints})
     return pairs
 
@@ -84,32 +101,44 @@ def pair_data(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[dict
 def suppress(values: list[float], min_group_size: int) -> dict[str, Any]:
     """Aggregate ``values``, or suppress them when the group is too small to be anonymous."""
     if len(values) < min_group_size:
-        return {"n": len(values), "suppressed": True, "mean_percent": None,
-                "median_percent": None}
-    return {"n": len(values), "suppressed": False,
-            "mean_percent": round(statistics.fmean(values), 1),
-            "median_percent": round(statistics.median(values), 1)}
+        return {"n": len(values), "suppressed": True, "mean_percent": None, "median_percent": None}
+    return {
+        "n": len(values),
+        "suppressed": False,
+        "mean_percent": round(statistics.fmean(values), 1),
+        "median_percent": round(statistics.median(values), 1),
+    }
 
 
-def programme_data(cohort: Cohort, modules: list[Module],
-                   pairs: list[dict[str, Any]]) -> dict[str, Any]:
+def programme_data(
+    cohort: Cohort, modules: list[Module], pairs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Aggregates only: no names, no ids; small groups suppressed."""
     rows = []
     for module in modules:
         results = [c for p in pairs for c in p["checkpoints"] if c["module"] == module.id]
         graded = [c["auto_percent"] for c in results if c["status"] == "graded"]
-        rows.append({
-            "module": module.id, "title": module.title, "track": module.track,
-            "direction": DIRECTION[module.track], "expected": len(results),
-            "submitted": sum(c["status"] != "missing" for c in results),
-            "manual_pending": sum(bool(c["manual_pending"]) for c in results),
-            **suppress(graded, cohort.min_group_size),
-        })
-    return {"cohort": cohort.name, "pairs": len(cohort.pairs),
-            "participants": len(cohort.participants),
-            "min_group_size": cohort.min_group_size, "sessions_released": cohort.released,
-            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "modules": rows}
+        rows.append(
+            {
+                "module": module.id,
+                "title": module.title,
+                "track": module.track,
+                "direction": DIRECTION[module.track],
+                "expected": len(results),
+                "submitted": sum(c["status"] != "missing" for c in results),
+                "manual_pending": sum(bool(c["manual_pending"]) for c in results),
+                **suppress(graded, cohort.min_group_size),
+            }
+        )
+    return {
+        "cohort": cohort.name,
+        "pairs": len(cohort.pairs),
+        "participants": len(cohort.participants),
+        "min_group_size": cohort.min_group_size,
+        "sessions_released": cohort.released,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "modules": rows,
+    }
 
 
 def build_report_data(ws: Workspace) -> tuple[Path, Path, Cohort]:
@@ -119,52 +148,77 @@ def build_report_data(ws: Workspace) -> tuple[Path, Path, Cohort]:
     pairs = pair_data(ws, cohort, modules)
     data = ws.folder("reports") / "data"
     pairs_file, programme_file = data / "pairs.json", data / "programme.json"
-    atomic_write_json(pairs_file, {"cohort": cohort.name, "pairs": pairs,
-                                   "generated_at": datetime.now(timezone.utc)
-                                   .isoformat(timespec="seconds")})
+    atomic_write_json(
+        pairs_file,
+        {
+            "cohort": cohort.name,
+            "pairs": pairs,
+            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
     atomic_write_json(programme_file, programme_data(cohort, modules, pairs))
     return pairs_file, programme_file, cohort
 
 
-def report_jobs(ws: Workspace, cohort: Cohort, pairs_file: Path,
-                programme_file: Path) -> list[Job]:
+def report_jobs(ws: Workspace, cohort: Cohort, pairs_file: Path, programme_file: Path) -> list[Job]:
     out = ws.folder("reports")
-    jobs = [Job(id="cohort", notebook=template("cohort_report.ipynb"),
-                output=out / "notebooks" / "cohort.ipynb", html=out / "cohort.html",
-                parameters={"data_path": str(programme_file)},
-                title=f"{cohort.name}: programme report")]
+    jobs = [
+        Job(
+            id="cohort",
+            notebook=template("cohort_report.ipynb"),
+            output=out / "notebooks" / "cohort.ipynb",
+            html=out / "cohort.html",
+            parameters={"data_path": str(programme_file)},
+            title=f"{cohort.name}: programme report",
+        )
+    ]
     for pair in cohort.pairs:
-        jobs.append(Job(id=pair.id, notebook=template("pair_report.ipynb"),
-                        output=out / "notebooks" / f"{pair.id}.ipynb",
-                        html=out / "pairs" / f"{pair.id}.html",
-                        parameters={"data_path": str(pairs_file), "pair_id": pair.id},
-                        title=f"{cohort.name}: {pair.id}"))
+        jobs.append(
+            Job(
+                id=pair.id,
+                notebook=template("pair_report.ipynb"),
+                output=out / "notebooks" / f"{pair.id}.ipynb",
+                html=out / "pairs" / f"{pair.id}.html",
+                parameters={"data_path": str(pairs_file), "pair_id": pair.id},
+                title=f"{cohort.name}: {pair.id}",
+            )
+        )
     return jobs
 
 
 def write_index(ws: Workspace, cohort: Cohort, records: list[JobRecord]) -> Path:
     status = {r.id: r.status for r in records}
     failed = [r for r in records if r.status == "failed"]
-    pairs = [(f"pairs/{p.id}.html",
-              f"{p.id}: {cohort.participant(p.junior).name} & "
-              f"{cohort.participant(p.senior).name}")
-             for p in cohort.pairs if status.get(p.id) != "failed"]
-    body = [f"<h1>{html.escape(cohort.name)}: reports</h1>",
-            f"<p>{len(cohort.pairs)} pairs, {len(cohort.participants)} participants; "
-            f"sessions released: {html.escape(', '.join(cohort.released) or 'none')}.</p>",
-            "<h2>Programme report</h2>"]
+    pairs = [
+        (
+            f"pairs/{p.id}.html",
+            f"{p.id}: {cohort.participant(p.junior).name} & {cohort.participant(p.senior).name}",
+        )
+        for p in cohort.pairs
+        if status.get(p.id) != "failed"
+    ]
+    body = [
+        f"<h1>{html.escape(cohort.name)}: reports</h1>",
+        f"<p>{len(cohort.pairs)} pairs, {len(cohort.participants)} participants; "
+        f"sessions released: {html.escape(', '.join(cohort.released) or 'none')}.</p>",
+        "<h2>Programme report</h2>",
+    ]
     if status.get("cohort") == "failed":
         body.append('<p class="suppressed">The programme report failed to build.</p>')
     else:
         body.append(link_list([("cohort.html", "Checkpoint results across the cohort")]))
     body += ["<h2>Pair reports</h2>", link_list(pairs)]
     if failed:
-        body.append("<h2>Not built</h2>" + "<ul>" + "".join(
-            f"<li>{html.escape(r.id)}: {html.escape(r.error or '')}</li>" for r in failed)
-            + "</ul>")
+        body.append(
+            "<h2>Not built</h2>"
+            + "<ul>"
+            + "".join(f"<li>{html.escape(r.id)}: {html.escape(r.error or '')}</li>" for r in failed)
+            + "</ul>"
+        )
     index = ws.folder("reports") / "index.html"
-    atomic_write_text(index, page(f"{cohort.name}: reports", "\n".join(body),
-                                  footer="Data: reports/data/."))
+    atomic_write_text(
+        index, page(f"{cohort.name}: reports", "\n".join(body), footer="Data: reports/data/.")
+    )
     return index
 
 

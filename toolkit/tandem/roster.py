@@ -66,7 +66,9 @@ def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict[st
         line = raw[: exc.start].count(b"\n") + 1
         raise RosterError(
             f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 CSV",
-            path=path, where=f"line {line}") from None
+            path=path,
+            where=f"line {line}",
+        ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not header:
@@ -77,8 +79,9 @@ def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict[st
         if all(not (v or "").strip() for k, v in row.items() if k is not None):
             continue
         if None in row:
-            raise RosterError("more fields than the header has", path=path,
-                              where=f"line {reader.line_num}")
+            raise RosterError(
+                "more fields than the header has", path=path, where=f"line {reader.line_num}"
+            )
         rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
     return header, rows
 
@@ -86,8 +89,11 @@ def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict[st
 def _require_columns(path: Path, header: Iterable[str], required: Iterable[str]) -> None:
     missing = [c for c in required if c not in header]
     if missing:
-        raise RosterError(f"missing column{'s' if len(missing) > 1 else ''}: "
-                          + ", ".join(missing), path=path, where="header")
+        raise RosterError(
+            f"missing column{'s' if len(missing) > 1 else ''}: " + ", ".join(missing),
+            path=path,
+            where="header",
+        )
 
 
 def load_roster(path: Path | str) -> list[Participant]:
@@ -107,22 +113,34 @@ def load_roster(path: Path | str) -> list[Participant]:
         except TandemError as exc:
             raise RosterError(exc.message, path=path, where=f"{where}, field 'id'") from None
         if pid in seen:
-            raise RosterError(f"duplicate id {pid!r} (first on line {seen[pid]})",
-                              path=path, where=where)
+            raise RosterError(
+                f"duplicate id {pid!r} (first on line {seen[pid]})", path=path, where=where
+            )
         seen[pid] = line
         role = row["role"].lower()
         if role not in ROLES:
-            raise RosterError(f"unknown role {row['role']!r} (expected junior or senior)",
-                              path=path, where=f"{where}, field 'role'")
+            raise RosterError(
+                f"unknown role {row['role']!r} (expected junior or senior)",
+                path=path,
+                where=f"{where}, field 'role'",
+            )
         if "@" not in row["email"]:
-            raise RosterError(f"{row['email']!r} is not an email address", path=path,
-                              where=f"{where}, field 'email'")
+            raise RosterError(
+                f"{row['email']!r} is not an email address",
+                path=path,
+                where=f"{where}, field 'email'",
+            )
         known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-        participants.append(Participant(
-            id=pid, name=row["name"], email=row["email"], role=role,  # type: ignore[arg-type]
-            department=row.get("department", ""),
-            extra={k: v for k, v in row.items() if k not in known},
-        ))
+        participants.append(
+            Participant(
+                id=pid,
+                name=row["name"],
+                email=row["email"],
+                role=role,
+                department=row.get("department", ""),
+                extra={k: v for k, v in row.items() if k not in known},
+            )
+        )
     if not participants:
         raise RosterError("roster has no participants", path=path)
     return participants
@@ -133,8 +151,10 @@ def pairs_in_roster_order(participants: Iterable[Participant]) -> tuple[list[Pai
     people = list(participants)
     juniors = [p.id for p in people if p.role == "junior"]
     seniors = [p.id for p in people if p.role == "senior"]
-    pairs = [Pair(id=pair_id(i), junior=j, senior=s)
-             for i, (j, s) in enumerate(zip(juniors, seniors, strict=False), start=1)]
+    pairs = [
+        Pair(id=pair_id(i), junior=j, senior=s)
+        for i, (j, s) in enumerate(zip(juniors, seniors, strict=False), start=1)
+    ]
     count = len(pairs)
     return pairs, juniors[count:] + seniors[count:]
 
@@ -156,14 +176,21 @@ def load_pairs(path: Path | str, participants: Mapping[str, Participant]) -> lis
             pid = row[role]
             person = participants.get(pid)
             if person is None:
-                raise RosterError(f"{role} {pid!r} is not in the roster", path=path,
-                                  where=f"{where}, field {role!r}")
+                raise RosterError(
+                    f"{role} {pid!r} is not in the roster",
+                    path=path,
+                    where=f"{where}, field {role!r}",
+                )
             if person.role != role:
-                raise RosterError(f"{pid!r} is a {person.role} in the roster, not a {role}",
-                                  path=path, where=f"{where}, field {role!r}")
+                raise RosterError(
+                    f"{pid!r} is a {person.role} in the roster, not a {role}",
+                    path=path,
+                    where=f"{where}, field {role!r}",
+                )
             if pid in used:
-                raise RosterError(f"{pid!r} is already paired on line {used[pid]}",
-                                  path=path, where=where)
+                raise RosterError(
+                    f"{pid!r} is already paired on line {used[pid]}", path=path, where=where
+                )
             used[pid] = line
         given = row.get("id") or pair_id(number)
         try:

@@ -1,0 +1,72 @@
+"""The reports in a real browser (Debian's Chromium driven by Playwright), fully offline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tandem.demo import DemoResult
+
+CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
+QUIET = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run 'make test' (it installs it) "
+            "or set TANDEM_CHROMIUM"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_the_report_opens_offline_and_shows_every_pair(demo_cohort: DemoResult, page: Page) -> None:
+    network: list[str] = []
+    page.on(
+        "request", lambda r: None if r.url.startswith(("file:", "data:")) else network.append(r.url)
+    )
+    index = demo_cohort.reports.index
+    page.goto(index.as_uri())
+    links = page.locator("a[href^='pairs/']")
+    assert links.count() == 3
+    texts = links.all_inner_texts()
+    assert [t.split(":")[0] for t in texts] == ["pair-01", "pair-02", "pair-03"]
+
+    links.nth(1).click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/pairs/pair-02.html")
+    assert page.locator("h1").inner_text().endswith("pair-02")
+    assert page.locator("table").count() == 1
+    assert page.locator("img").count() >= 1
+    assert page.locator("img").first.evaluate("img => img.naturalWidth") > 100
+
+    page.goto(index.as_uri())
+    page.get_by_role("link", name="Checkpoint results across the cohort").click()
+    page.wait_for_load_state()
+    assert "programme report" in page.locator("h1").inner_text()
+    assert page.get_by_text("juniors learning management").count() >= 1
+    assert network == []
