@@ -1,0 +1,153 @@
+"""Who is writing, in which cohort and module, and the check-in file that travels with them.
+
+* Identity: ``$TANDEM_PARTICIPANT``, else ``$JUPYTERHUB_USER``, else the OS user.
+* Context: release writes ``tandem_context.json`` into each module's folder; the widgets
+  read it from the notebook's folder (the kernel's working directory).
+* Check-in: ``tandem_checkin.json`` beside it holds what the participant shares with
+  their partner and facilitator (ratings, feedback, completion, and reflection text they
+  marked *share*); ``nbgrader submit`` carries it. Private text never goes here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tandem.errors import TandemError
+from tandem.fsutil import atomic_write_text
+
+CONTEXT_FILE = "tandem_context.json"
+CHECKIN_FILE = "tandem_checkin.json"
+
+Rating = Field(ge=1, le=5)
+
+
+def participant_id() -> str:
+    """The participant at the keyboard (see the module docstring for the precedence)."""
+    for variable in ("TANDEM_PARTICIPANT", "JUPYTERHUB_USER"):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return value
+    return getpass.getuser()
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: str
+    pair: str
+    partner: str
+    leads: str
+
+
+class Context(BaseModel):
+    """The contents of ``tandem_context.json``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cohort: str
+    course_id: str
+    module: str
+    title: str
+    track: str
+    lead: str
+    learner: str
+    competencies: list[str]
+    competency_titles: dict[str, str] = Field(default_factory=dict)
+    participants: dict[str, Member]
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    def member(self, participant: str) -> Member | None:
+        return self.participants.get(participant)
+
+
+def load_context(folder: Path | None = None) -> Context | None:
+    """The context of the assignment folder ``folder`` (default: the working directory)."""
+    base = Path(folder) if folder is not None else Path.cwd()
+    path = base / CONTEXT_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Context.model_validate({**json.loads(path.read_text("utf-8")), "folder": base})
+    except (ValueError, ValidationError) as exc:
+        raise TandemError(f"unreadable context file: {exc}".splitlines()[0], path=path) from None
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clarity: int | None = Field(default=None, ge=1, le=5)
+    relevance: int | None = Field(default=None, ge=1, le=5)
+    pace: int | None = Field(default=None, ge=1, le=5)
+    comment: str = ""
+
+
+class CheckIn(BaseModel):
+    """What a participant shares for one module. Validated when read from submissions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    participant: str
+    cohort: str
+    module: str
+    updated: str = ""
+    self_assessment: dict[str, dict[str, int]] = Field(default_factory=dict)
+    feedback: Feedback | None = None
+    shared_reflections: dict[str, str] = Field(default_factory=dict)
+    answered: list[str] = Field(default_factory=list)
+
+    def model_post_init(self, context: Any, /) -> None:
+        for moment, ratings in self.self_assessment.items():
+            if moment not in ("before", "after"):
+                raise ValueError(f"self_assessment moment {moment!r} is not before/after")
+            for competency, rating in ratings.items():
+                if not 1 <= rating <= 5:
+                    raise ValueError(f"rating {rating} for {competency!r} is outside 1-5")
+
+
+def update_checkin(
+    folder: Path, participant: str, cohort: str, module: str, change: Callable[[CheckIn], None]
+) -> CheckIn:
+    """Apply ``change`` to the check-in in ``folder`` under a lock; write it atomically."""
+    path = folder / CHECKIN_FILE
+    with FileLock(str(folder / f".{CHECKIN_FILE}.lock"), timeout=30):
+        checkin = CheckIn(participant=participant, cohort=cohort, module=module)
+        if path.is_file():
+            # A damaged check-in is rebuilt from what this widget knows.
+            with contextlib.suppress(ValueError, ValidationError):
+                checkin = CheckIn.model_validate_json(path.read_text("utf-8"))
+        change(checkin)
+        checkin.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        atomic_write_text(path, checkin.model_dump_json(indent=2))
+    return checkin
+
+
+def read_checkin(path: Path, *, participant: str, module: str) -> CheckIn:
+    """Read and validate a submitted check-in; raise TandemError naming the field."""
+    try:
+        checkin = CheckIn.model_validate_json(path.read_text("utf-8"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise TandemError(
+            first["msg"].removeprefix("Value error, "), path=path, where=where
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TandemError(f"unreadable check-in: {exc}", path=path) from None
+    if checkin.participant != participant or checkin.module != module:
+        raise TandemError(
+            f"check-in is for {checkin.participant}/{checkin.module}, "
+            f"found in {participant}/{module}",
+            path=path,
+        )
+    return checkin
