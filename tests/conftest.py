@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
 from tandem.demo import DemoResult, run_demo
 
@@ -58,6 +59,34 @@ s1,Sam Senior,sam@example.org,senior,Operations
 j2,Bo Junior,bo@example.org,junior,Sales
 s2,Kim Senior,kim@example.org,senior,Finance
 """
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright; one per test session."""
+    from playwright.sync_api import sync_playwright
+
+    from .jupyterlab import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run 'make test' (it installs it) "
+            "or set TANDEM_CHROMIUM"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context and page; dialogs (e.g. "Leave site?") are accepted."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="session")

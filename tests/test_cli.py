@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tandem.cli import main
 
@@ -18,6 +19,7 @@ COMMANDS = [
     ["validate"],
     ["cohort"],
     ["cohort", "init"],
+    ["match"],
     ["release"],
     ["grade"],
     ["report"],
@@ -109,3 +111,116 @@ def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "tandem"
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("tandem ")
+
+
+MATCH_ROSTER = """id,name,email,role,department,rate_tiny-skill,rate_tiny-lead,manager_id
+j1,Ada Junior,ada@example.org,junior,IT,5,1,
+j2,Bo Junior,bo@example.org,junior,Sales,2,2,
+j3,Cy Junior,cy@example.org,junior,IT,3,3,s2
+s1,Sam Senior,sam@example.org,senior,Operations,4,3,
+s2,Kim Senior,kim@example.org,senior,IT,1,5,
+"""
+
+
+def test_match_explains_each_pair_and_who_is_left(
+    tiny_programme: Path, write_roster: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = write_roster(MATCH_ROSTER)
+    code, out, err = run(
+        ["match", str(roster), "--explain", "--curriculum", str(tiny_programme)], capsys
+    )
+    assert code == 0
+    # j1-s2 scores 4 + 4 and j2-s1 scores 0 + 1: 9 beats any other pair of pairs.
+    assert "pair-01" in out and "pair-02" in out
+    assert "j1 -> s2" in out and "s2 -> j1" in out
+    assert "tiny-skill" in out and "tiny-lead" in out and "5 vs 1" in out
+    assert "j2 -> s1" in out and "nothing to teach" in out
+    assert "2 pairs from 3 juniors and 2 seniors (2 senior places): total score 9" in out
+    assert "Juniors teach 4 points of tech; seniors teach 5 points of management" in out
+    assert "Unmatched junior j3: no senior place left: 3 juniors for 2 senior places" in err
+
+
+def test_match_out_feeds_cohort_init_pairs(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = write_roster(MATCH_ROSTER)
+    pairs = tmp_path / "pairs.csv"
+    curriculum = ["--curriculum", str(tiny_programme)]
+    code, out, _ = run(["match", str(roster), "--out", str(pairs), *curriculum], capsys)
+    assert code == 0 and f"Wrote 2 pairs to {pairs}" in out
+    assert pairs.read_text().splitlines()[:2] == [
+        "id,junior,senior,score,tech_points,management_points",
+        "pair-01,j1,s2,8,4,4",
+    ]
+    workspace = tmp_path / "c"
+    args = ["cohort", "init", str(workspace), "--roster", str(roster), *curriculum]
+    code, out, _ = run([*args, "--pairs", str(pairs)], capsys)
+    assert code == 0 and "5 participants, 2 pairs" in out
+    cohort = yaml.safe_load((workspace / "cohort.yml").read_text())
+    assert [(p["id"], p["junior"], p["senior"]) for p in cohort["pairs"]] == [
+        ("pair-01", "j1", "s2"),
+        ("pair-02", "j2", "s1"),
+    ]
+    assert cohort["unpaired"] == ["j3"]
+
+
+def test_cohort_init_with_match(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = write_roster(MATCH_ROSTER)
+    workspace = tmp_path / "c"
+    args = ["cohort", "init", str(workspace), "--roster", str(roster)]
+    args += ["--curriculum", str(tiny_programme), "--match", "--same-department", "forbid"]
+    code, out, err = run([*args, "--explain"], capsys)
+    assert code == 0 and "5 participants, 2 pairs" in out
+    assert "total score" in out and "--same-department forbid" in out
+    cohort = yaml.safe_load((workspace / "cohort.yml").read_text())
+    # j1 and s2 share IT, which is forbidden: j1 gets s1; j2 gets s2 (j3's manager).
+    assert [(p["junior"], p["senior"]) for p in cohort["pairs"]] == [("j1", "s1"), ("j2", "s2")]
+    assert "Unmatched junior j3: no senior place left" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--pairs", "p.csv", "--match"], "give either --pairs or --match, not both"),
+        (["--explain"], "--explain and --same-department need --match"),
+    ],
+)
+def test_cohort_init_option_conflicts_are_usage_errors(
+    tmp_path: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    roster = write_roster(MATCH_ROSTER)
+    code, _, err = run(
+        ["cohort", "init", str(tmp_path / "c"), "--roster", str(roster), *extra], capsys
+    )
+    assert code == 2
+    assert err.strip() == f"tandem: error: {message}"
+    assert not (tmp_path / "c").exists()
+
+
+def test_match_errors_are_one_line(
+    tiny_programme: Path, write_roster: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = write_roster(
+        MATCH_ROSTER.replace(
+            "j2,Bo Junior,bo@example.org,junior,Sales,2,",
+            "j2,Bo Junior,bo@example.org,junior,Sales,7,",
+        )
+    )
+    code, _, err = run(["match", str(roster), "--curriculum", str(tiny_programme)], capsys)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"tandem: error: {roster} (line 3, field 'rate_tiny-skill'): "
+        "rating '7' is not a whole number from 1 to 5"
+    ]

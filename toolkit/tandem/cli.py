@@ -7,15 +7,20 @@ command-line usage; 130 interrupted.
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tandem import __version__
-from tandem.errors import TandemError
+from tandem.errors import TandemError, UsageError
+
+if TYPE_CHECKING:
+    from tandem.matching import MatchResult, SameDepartment, Teaching
 
 app = typer.Typer(
     name="tandem",
@@ -39,6 +44,30 @@ Curriculum = Annotated[
 ]
 WorkspaceDir = Annotated[Path, typer.Argument(help="The cohort workspace folder.")]
 SessionId = Annotated[str, typer.Argument(help="A session id from program.yml, e.g. session-01.")]
+
+
+class DepartmentRule(str, Enum):
+    allowed = "allowed"
+    avoid = "avoid"
+    forbid = "forbid"
+
+
+SameDepartmentOption = Annotated[
+    DepartmentRule,
+    typer.Option(
+        "--same-department",
+        help="Pairs within one department: allowed; avoid (only when no other choice "
+        "pairs as many people); forbid (never).",
+    ),
+]
+Explain = Annotated[
+    bool,
+    typer.Option("--explain", help="Show each pair's score: what each partner teaches the other."),
+]
+ROSTER_HELP = (
+    "Roster CSV: id, name, email, role[, department]; for matching also rate_<competency> "
+    "(1-5), manager_id, avoid, capacity (see docs/matching.md)."
+)
 
 
 def _version(value: bool) -> None:
@@ -79,11 +108,23 @@ def validate(
 @cohort_app.command("init")
 def cohort_init(
     directory: WorkspaceDir,
-    roster: Annotated[Path, typer.Option(help="Roster CSV: id, name, email, role, department.")],
+    roster: Annotated[Path, typer.Option(help=ROSTER_HELP)],
     pairs: Annotated[
         Path | None,
-        typer.Option(help="Pairs CSV with columns junior, senior. Default: pair in roster order."),
+        typer.Option(
+            help="Pairs CSV with columns junior, senior (e.g. from 'tandem match --out'). "
+            "Default: pair in roster order."
+        ),
     ] = None,
+    match: Annotated[
+        bool,
+        typer.Option(
+            "--match",
+            help="Pair by two-way complementarity of the roster's ratings (as 'tandem match').",
+        ),
+    ] = False,
+    same_department: SameDepartmentOption = DepartmentRule.allowed,
+    explain: Explain = False,
     name: Annotated[
         str | None, typer.Option(help="Cohort name. Default: the folder's name.")
     ] = None,
@@ -92,13 +133,164 @@ def cohort_init(
     """Create a cohort workspace: cohort.yml, an nbgrader course and its gradebook."""
     from tandem.cohort import init_cohort
 
-    cohort = init_cohort(directory, roster, pairs=pairs, name=name, curriculum=curriculum)
+    if pairs is not None and match:
+        raise UsageError("give either --pairs or --match, not both")
+    if (explain or same_department != DepartmentRule.allowed) and not match:
+        raise UsageError("--explain and --same-department need --match")
+    rule: SameDepartment = same_department.value
+    cohort = init_cohort(
+        directory,
+        roster,
+        pairs=pairs,
+        match=match,
+        same_department=rule,
+        name=name,
+        curriculum=curriculum,
+    )
     console.print(
         f"Created cohort {cohort.name!r} in {directory}: "
         f"{len(cohort.participants)} participants, {len(cohort.pairs)} pairs."
     )
-    if cohort.unpaired:
+    if match:
+        from tandem.matching import match_roster
+
+        # The same roster and rules give the same pairs: this recomputes the explanation.
+        result = match_roster(roster, cohort.curriculum, same_department=rule)
+        _print_match(result, explain=explain, table=explain)
+    elif cohort.unpaired:
         err.print(f"Unpaired (no partner of the other role): {', '.join(cohort.unpaired)}")
+
+
+@app.command("match")
+def match_command(
+    roster: Annotated[Path, typer.Argument(help=ROSTER_HELP)],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the pairs to this CSV (id, junior, senior, score, ...), "
+            "for 'tandem cohort init --pairs'."
+        ),
+    ] = None,
+    explain: Explain = False,
+    same_department: SameDepartmentOption = DepartmentRule.allowed,
+    curriculum: Curriculum = None,
+) -> None:
+    """Pair juniors with seniors so that each can teach what the other needs.
+
+    Maximises the number of pairs, then the total two-way score (see docs/matching.md).
+
+    Never pairs anyone with their manager, a direct report or an id either of them avoids.
+
+    Everyone left unmatched is listed with the reason.
+    """
+    from tandem.matching import match_roster, write_pairs
+
+    rule: SameDepartment = same_department.value
+    result = match_roster(roster, curriculum, same_department=rule)
+    if out is not None:
+        write_pairs(result, out)
+        console.print(f"Wrote {len(result.pairs)} pairs to {out}")
+    _print_match(result, explain=explain, table=explain or out is None)
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def _person(result: MatchResult, participant_id: str) -> str:
+    return f"{escape(participant_id)}\n[dim]{escape(result.names[participant_id])}[/dim]"
+
+
+def _pairs_table(result: MatchResult) -> Table:
+    grid = Table("pair", "junior", "senior", "score")
+    for score in result.scores:
+        pair = score.pair
+        row = [pair.id, _person(result, pair.junior), _person(result, pair.senior)]
+        grid.add_row(*row, str(score.score))
+    return grid
+
+
+def _teaching_rows(teacher: str, learner: str, items: tuple[Teaching, ...]) -> list[list[str]]:
+    useful = [t for t in items if t.points > 0]
+    who = f"{escape(teacher)} -> {escape(learner)}"
+    if not useful:
+        return [[who, "[dim]nothing to teach[/dim]", "", "0"]]
+    return [
+        [
+            who if i == 0 else "",
+            t.competency,
+            f"{t.teacher_rating} vs {t.learner_rating}",
+            f"+{t.points}",
+        ]
+        for i, t in enumerate(useful)
+    ]
+
+
+def _explain_table(result: MatchResult) -> Table:
+    """Per pair: what the junior teaches the senior (tech), and the senior the junior."""
+    grid = Table(
+        "pair",
+        "teaches",
+        "competency",
+        "ratings",
+        "points",
+        caption="ratings: the teacher's self-rating vs the learner's; "
+        "points: the difference, or 0 if the learner rates higher",
+    )
+    for score in result.scores:
+        pair = score.pair
+        rows = _teaching_rows(pair.junior, pair.senior, score.junior_teaches)
+        rows += _teaching_rows(pair.senior, pair.junior, score.senior_teaches)
+        same = " same department" if score.same_department else ""
+        total = f"tech {score.tech_points} + management {score.management_points}{same}"
+        rows.append(["", f"[bold]score[/bold] [dim]({total})[/dim]", "", f"[bold]{score.score}"])
+        for i, row in enumerate(rows):
+            grid.add_row(pair.id if i == 0 else "", *row)
+        grid.add_section()
+    return grid
+
+
+def _print_match(result: MatchResult, *, explain: bool, table: bool) -> None:
+    if table and result.scores:
+        console.print(_explain_table(result) if explain else _pairs_table(result))
+    count = len(result.pairs)
+    mean = f", {result.total_score / count:.1f} per pair" if count else ""
+    console.print(
+        f"{_count(count, 'pair')} from {_count(result.juniors, 'junior')} and "
+        f"{_count(result.seniors, 'senior')} ({_count(result.senior_places, 'senior place')}): "
+        f"total score {result.total_score}{mean}",
+        highlight=False,
+    )
+    if explain:
+        console.print(
+            f"Juniors teach {result.tech_total} points of tech; seniors teach "
+            f"{result.management_total} points of management; "
+            f"{result.same_department_pairs} pairs share a department "
+            f"(--same-department {result.same_department}).",
+            highlight=False,
+        )
+    for person in result.unmatched:
+        err.print(f"Unmatched {person.role} {person.id}: {person.reason}", highlight=False)
+    _print_missing(result)
+
+
+def _print_missing(result: MatchResult) -> None:
+    missing = result.missing_ratings
+    if not missing:
+        return
+    if len(missing) == len(result.names) and all(
+        len(gaps) == len(result.competencies) for gaps in missing.values()
+    ):
+        err.print("Note: the roster has no ratings (rate_<competency> columns): every score is 0")
+        return
+    people = sorted(missing)
+    shown = ", ".join(f"{p} ({len(missing[p])})" for p in people[:5])
+    more = f" and {len(people) - 5} more" if len(people) > 5 else ""
+    err.print(
+        f"Note: {len(people)} participants have blank or missing ratings, counted as 3 "
+        f"(neutral): {shown}{more}",
+        highlight=False,
+    )
 
 
 @app.command()

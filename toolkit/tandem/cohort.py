@@ -28,6 +28,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tandem.batch import QUIET_KERNEL
+from tandem.checkin import CONTEXT_FILE
 from tandem.curriculum import Module, Program, Role, load_program
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text, check_id, replace_tree, slugify
@@ -37,9 +38,10 @@ if TYPE_CHECKING:
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
+    from tandem.matching import SameDepartment
+
 COHORT_FILE = "cohort.yml"
 NBGRADER_CONFIG = "nbgrader_config.json"
-CONTEXT_FILE = "tandem_context.json"
 LOCK_FILE = ".tandem.lock"
 
 
@@ -180,17 +182,39 @@ def init_cohort(
     roster: Path | str,
     *,
     pairs: Path | str | None = None,
+    match: bool = False,
+    same_department: SameDepartment = "allowed",
     name: str | None = None,
     curriculum: Path | str | None = None,
 ) -> Cohort:
-    """Create a cohort workspace from a roster (and optionally a pairs file)."""
+    """Create a cohort workspace from a roster.
+
+    Pairs come from a pairs file, else from :func:`tandem.matching.match` when
+    ``match`` is true (``same_department`` is its department rule), else from
+    roster order.
+    """
+    if pairs is not None and match:
+        raise CohortError("give either a pairs file or match, not both")
     ws = Workspace(root)
     if ws.cohort_file.exists():
         raise CohortError("a cohort already exists here", path=ws.cohort_file)
     people = load_roster(roster)
     program = load_program(curriculum)
     by_id = {p.id: p for p in people}
-    if pairs is not None:
+    if match:
+        from tandem.matching import match as match_people
+
+        result = match_people(people, program, same_department=same_department, source=roster)
+        pair_list, unpaired = result.pairs, [u.id for u in result.unmatched]
+        seniors = [p.senior for p in pair_list]
+        shared = sorted({s for s in seniors if seniors.count(s) > 1})
+        if shared:
+            raise CohortError(
+                f"{', '.join(shared)} would mentor more than one junior (capacity > 1), "
+                "but a cohort holds one pair per person: set their capacity to 1",
+                path=Path(roster),
+            )
+    elif pairs is not None:
         pair_list = load_pairs(pairs, by_id)
         paired = {m for p in pair_list for m in p.members}
         unpaired = [p.id for p in people if p.id not in paired]
@@ -247,7 +271,7 @@ def _sync_students(ws: Workspace, cohort: Cohort) -> None:
             )
 
 
-def context_for(cohort: Cohort, module: Module) -> dict[str, Any]:
+def context_for(cohort: Cohort, program: Program, module: Module) -> dict[str, Any]:
     """The context file release puts in a module's folder, read by the widgets."""
     roles: dict[str, dict[str, str]] = {}
     for pair in cohort.pairs:
@@ -269,6 +293,7 @@ def context_for(cohort: Cohort, module: Module) -> dict[str, Any]:
         "lead": module.lead,
         "learner": module.learner,
         "competencies": list(module.competencies),
+        "competency_titles": {c: program.competency(c).title for c in module.competencies},
         "participants": roles,
     }
 
@@ -308,7 +333,7 @@ def _release_module(
         target = release / data
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(lesson.parent / data, target)
-    atomic_write_json(release / CONTEXT_FILE, context_for(cohort, module))
+    atomic_write_json(release / CONTEXT_FILE, context_for(cohort, program, module))
     return release
 
 

@@ -11,13 +11,15 @@ import copy
 import csv
 import io
 import shutil
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from tandem.cohort import Workspace, init_cohort, release_session
+from tandem.curriculum import Competency, load_program
 from tandem.errors import CohortError
 from tandem.fsutil import atomic_write_text
 from tandem.grading import CheckpointResult, grade_session
@@ -59,13 +61,23 @@ class DemoResult:
     reports: ReportResult
 
 
-def synthetic_roster(pairs: int) -> str:
-    """A roster CSV with ``pairs`` juniors and ``pairs`` seniors."""
+def synthetic_rating(participant_id: str, role: str, competency: Competency) -> int:
+    """A varied but reproducible 1-5 self-rating: juniors rate themselves higher on
+    tech, seniors on management, each person differently."""
+    strong = (role == "junior") == (competency.track == "tech")
+    spread = zlib.crc32(f"{participant_id}:{competency.id}".encode()) % 5 - 2
+    return min(5, max(1, (4 if strong else 2) + spread))
+
+
+def synthetic_roster(pairs: int, competencies: Sequence[Competency] = ()) -> str:
+    """A roster CSV with ``pairs`` juniors and ``pairs`` seniors, each with a department
+    and a ``rate_<id>`` self-rating for each of ``competencies``."""
     if pairs < 1:
         raise CohortError("a demo needs at least one pair")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "name", "email", "role", "department"])
+    ratings = [f"rate_{c.id}" for c in competencies]
+    writer.writerow(["id", "name", "email", "role", "department", *ratings])
     for role, people in (("junior", JUNIORS), ("senior", SENIORS)):
         for i in range(pairs):
             name, department = people[i % len(people)]
@@ -73,7 +85,8 @@ def synthetic_roster(pairs: int) -> str:
                 name = f"{name} {i // len(people) + 1}"
             pid = f"{role[0]}{i + 1:02d}-" + name.split()[0].lower().replace("'", "")
             email = name.lower().replace(" ", ".").replace("'", "") + "@northwind.example"
-            writer.writerow([pid, name, email, role, department])
+            rated = [synthetic_rating(pid, role, c) for c in competencies]
+            writer.writerow([pid, name, email, role, department, *rated])
     return out.getvalue()
 
 
@@ -167,9 +180,17 @@ def run_demo(
     out = Path(out).resolve()
     prepare_folder(out)
     roster = out / "roster.csv"
-    atomic_write_text(roster, synthetic_roster(pairs))
-    progress(f"Creating the cohort ({pairs} pairs) in {out}")
-    cohort = init_cohort(out, roster, name="Northwind demo cohort", curriculum=curriculum)
+    program = load_program(curriculum)
+    atomic_write_text(roster, synthetic_roster(pairs, program.competencies))
+    progress(f"Matching {pairs} juniors with {pairs} seniors; creating the cohort in {out}")
+    cohort = init_cohort(
+        out,
+        roster,
+        match=True,
+        same_department="avoid",
+        name="Northwind demo cohort",
+        curriculum=program.manifest,
+    )
     ws = Workspace(out)
     session = ws.program(cohort).sessions[0].id
     progress(f"Releasing {session}")

@@ -19,7 +19,8 @@ ROLES: tuple[Role, ...] = ("junior", "senior")
 
 
 class Participant(BaseModel):
-    """One person in a cohort. ``extra`` keeps roster columns Tandem does not use yet."""
+    """One person in a cohort. ``extra`` keeps the roster's other columns (lower-cased
+    names), e.g. the ``rate_<competency>`` and other columns read by :mod:`tandem.matching`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -29,6 +30,8 @@ class Participant(BaseModel):
     role: Role
     department: str = ""
     extra: dict[str, str] = Field(default_factory=dict, exclude=True)
+    line: int | None = Field(default=None, exclude=True, repr=False)
+    """The roster line this participant was read from (for error messages)."""
 
     @property
     def first_name(self) -> str:
@@ -97,7 +100,10 @@ def _require_columns(path: Path, header: Iterable[str], required: Iterable[str])
 
 
 def load_roster(path: Path | str) -> list[Participant]:
-    """Read participants from a CSV with columns id, name, email, role[, department]."""
+    """Read participants from a CSV with columns id, name, email, role[, department].
+
+    Other columns (e.g. the matching columns of docs/matching.md) go to ``extra``.
+    """
     path = Path(path)
     header, rows = _read_csv(path, "roster")
     _require_columns(path, header, REQUIRED_COLUMNS)
@@ -139,6 +145,7 @@ def load_roster(path: Path | str) -> list[Participant]:
                 role=role,
                 department=row.get("department", ""),
                 extra={k: v for k, v in row.items() if k not in known},
+                line=line,
             )
         )
     if not participants:
