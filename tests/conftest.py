@@ -91,6 +91,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture(scope="session")
 def demo_cohort(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """A 3-pair synthetic cohort, released, submitted, graded and reported (built once)."""
-    out = tmp_path_factory.mktemp("demo") / "cohort"
+    """A 3-pair synthetic cohort through all six sessions: released, fetched, worked,
+    submitted, collected, graded and reported (built once)."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
     return run_demo(out, pairs=3, curriculum=MANIFEST)

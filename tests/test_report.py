@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tandem.cohort import Workspace
 from tandem.demo import DemoResult
 from tandem.report import suppress
@@ -45,7 +47,7 @@ def test_cohort_report_has_both_directions_a_chart_and_no_names(demo_cohort: Dem
     assert "seniors learning tech" in page and "juniors learning management" in page
     assert "data:image/png;base64," in page  # the matplotlib chart, embedded
     programme = (reports / "data" / "programme.json").read_text()
-    for person in demo_cohort.workspace.joinpath("roster.csv").read_text().splitlines()[1:]:
+    for person in demo_cohort.roster.read_text().splitlines()[1:]:
         pid, name = person.split(",")[:2]
         assert pid not in page and name not in page
         assert pid not in programme and name not in programme
@@ -83,3 +85,73 @@ def test_pages_work_offline_and_hide_code(demo_cohort: DemoResult) -> None:
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), page
         assert "<script" not in html and "@import" not in html
         assert "import pandas" not in html and "read_json" not in html
+
+
+def test_check_ins_reach_the_pair_report_and_only_shared_text(demo_cohort: DemoResult) -> None:
+    data = json.loads((demo_cohort.workspace / "reports/data/pairs.json").read_text())
+    checkpoints = [c for p in data["pairs"] for c in p["checkpoints"]]
+    rated = [c for c in checkpoints if c["self_assessment"]["before"]]
+    assert rated, "the demo's learners rate themselves"
+    for c in rated:
+        for competency, before in c["self_assessment"]["before"].items():
+            assert 1 <= before <= c["self_assessment"]["after"][competency] <= 5
+    assert any(c["feedback_to_lead"] for c in checkpoints)
+    shared = [r for c in checkpoints for r in c["shared_reflections"]]
+    assert shared and all(r["text"] for r in shared)
+    page = (demo_cohort.workspace / "reports" / "pairs" / "pair-01.html").read_text()
+    assert "Self-ratings, before and after" in page and "Feedback each lead received" in page
+    programme = (demo_cohort.workspace / "reports/data/programme.json").read_text()
+    for r in shared:
+        assert r["text"] not in programme  # the programme report carries no free text
+
+
+def test_a_damaged_check_in_is_listed_and_skipped(demo_cohort: DemoResult) -> None:
+    assert len(demo_cohort.reports.checkin_problems) == 1
+    [problem] = demo_cohort.reports.checkin_problems
+    assert problem.path is not None and problem.path.name == "tandem_checkin.json"
+    index = demo_cohort.reports.index.read_text()
+    assert "Check-ins skipped" in index and "Invalid JSON" in index
+
+
+def _pairs_with_ratings(count: int) -> list[dict[str, object]]:
+    return [
+        {
+            "checkpoints": [
+                {
+                    "module": "t1-social-media",
+                    "track": "tech",
+                    "status": "graded",
+                    "auto_percent": 50.0 + i,
+                    "manual_pending": False,
+                    "self_assessment": {
+                        "before": {"social-networking": 2},
+                        "after": {"social-networking": 4},
+                    },
+                    "feedback_to_lead": {"clarity": 4, "relevance": 5, "pace": 3, "comment": "x"},
+                    "shared_reflections": [],
+                }
+            ]
+        }
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("people", "suppressed"), [(4, True), (5, False)])
+def test_growth_and_teaching_are_suppressed_below_five_people(
+    demo_cohort: DemoResult, people: int, suppressed: bool
+) -> None:
+    from tandem.cohort import Workspace
+    from tandem.report import programme_data
+
+    ws = Workspace(demo_cohort.workspace)
+    cohort = ws.load()
+    program = ws.program(cohort)
+    module = program.module("t1-social-media")
+    data = programme_data(cohort, program, [module], _pairs_with_ratings(people))
+    [growth] = [g for g in data["growth"] if g["competency"] == "social-networking"]
+    assert (growth["n"], growth["suppressed"]) == (people, suppressed)
+    assert growth["change"] == (None if suppressed else 2.0)
+    [juniors] = [t for t in data["teaching"] if t["direction"] == "juniors teaching seniors"]
+    assert juniors["clarity"] == (None if suppressed else 4.0)
+    [row] = data["modules"]
+    assert row["mean_percent"] == (None if suppressed else 52.0)

@@ -303,6 +303,24 @@ def release(directory: WorkspaceDir, session: SessionId) -> None:
 
 
 @app.command()
+def collect(directory: WorkspaceDir, session: SessionId) -> None:
+    """Collect a session's submissions from the exchange; scrub widget state; check check-ins."""
+    from tandem.exchange import collect_session
+
+    report = collect_session(directory, session)
+    for module, arrived in report.arrived.items():
+        missing = report.missing[module]
+        console.print(
+            f"{module}: {len(arrived)} submitted"
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    if report.scrubbed:
+        console.print(f"Removed saved widget state from {len(report.scrubbed)} notebooks.")
+    for problem in report.checkin_problems:
+        err.print(f"check-in skipped: {problem}", markup=False)
+
+
+@app.command()
 def grade(directory: WorkspaceDir, session: SessionId) -> None:
     """Autograde the learners' checkpoints of a session with nbgrader."""
     from tandem.grading import grade_session
@@ -343,13 +361,24 @@ def demo(
         Path,
         typer.Option(help="Folder for the demo cohort (replaced if it holds an earlier demo)."),
     ] = Path("demo-cohort"),
+    sessions: Annotated[
+        int | None, typer.Option(min=1, help="Run only the first N sessions. Default: all.")
+    ] = None,
     curriculum: Curriculum = None,
 ) -> None:
-    """Build a synthetic cohort end to end and print the path of its report."""
+    """Build a synthetic cohort and run it end to end; print the path of its report.
+
+    Matches the roster, then for each session: release, fetch, work (answers of varied
+    quality, check-ins), submit, collect and autograde through nbgrader; then reports.
+    """
     from tandem.demo import run_demo
 
     result = run_demo(
-        out, pairs=pairs, curriculum=curriculum, progress=lambda msg: err.print(f"[dim]{msg}[/dim]")
+        out,
+        pairs=pairs,
+        sessions=sessions,
+        curriculum=curriculum,
+        progress=lambda msg: err.print(msg, style="dim", markup=False),
     )
     statuses: dict[str, int] = {}
     for r in result.grades:

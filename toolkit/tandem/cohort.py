@@ -309,10 +309,21 @@ def release_session(root: Path | str, session_id: str) -> list[Path]:
         written = []
         for module in session.modules:
             written.append(_release_module(ws, cohort, program, module, api))
+            _publish(ws, module.id, api)
         if session_id not in cohort.released:
             cohort.released.append(session_id)
         ws.save(cohort)
     return written
+
+
+def _publish(ws: Workspace, module_id: str, api: NbGraderAPI) -> None:
+    """Publish a released module through nbgrader's exchange (replacing an earlier copy)."""
+    from tandem.exchange import publish
+
+    outbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / ws.load().course_id
+    if (outbound / "outbound" / module_id).exists():
+        api.unrelease(module_id)
+    publish(ws, module_id)
 
 
 def _release_module(

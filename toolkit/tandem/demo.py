@@ -1,7 +1,8 @@
 """The synthetic cohort behind `tandem demo` and `make demo`.
 
-It builds a roster of realistic (fictional) people, creates a cohort, releases
-session 1, writes submissions of differing quality, grades them and builds the
+It builds a roster of realistic (fictional) people, matches them into pairs, and
+runs every session through the real nbgrader exchange: release, fetch, answers of
+differing quality and check-ins, submit, collect, autograde; then it builds the
 reports. Everything happens inside one folder marked as a demo.
 """
 
@@ -10,22 +11,37 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import random
 import shutil
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tandem.cohort import Workspace, init_cohort, release_session
-from tandem.curriculum import Competency, load_program
+from tandem.checkin import CHECKIN_FILE, CheckIn, Feedback
+from tandem.cohort import Cohort, Workspace, init_cohort, release_session
+from tandem.curriculum import Competency, Module, load_program
 from tandem.errors import CohortError
+from tandem.exchange import collect_session, fetch, submit, write_checkin
 from tandem.fsutil import atomic_write_text
 from tandem.grading import CheckpointResult, grade_session
 from tandem.report import ReportResult, build_reports
 
 MARKER = ".tandem-demo"
+COMMENTS = (
+    "The worked example made it click; more time on the activity next time.",
+    "Clear and practical. I would have liked one example from my own team.",
+    "A bit fast in the middle; the recap at the end helped.",
+    "Very relevant to my week. Thank you for letting me drive.",
+    "",
+)
+TAKEAWAYS = (
+    "I will try this on next month's figures before the team meeting.",
+    "I had been counting the wrong thing; I will start with the question.",
+    "Asking before telling worked better than I expected.",
+    "I want to practise this with my own data before our next session.",
+)
 QUALITIES = ("full", "partial", "blank", "deleted-cell", "full", "partial")
 
 JUNIORS = [
@@ -57,6 +73,7 @@ SENIORS = [
 @dataclass(frozen=True)
 class DemoResult:
     workspace: Path
+    roster: Path
     grades: list[CheckpointResult]
     reports: ReportResult
 
@@ -122,39 +139,66 @@ def submission(source: Any, release: Any, quality: str) -> Any:
     return filled
 
 
-def _write_submission(
-    ws: Workspace, participant: str, module: str, make: Callable[[Path], Any]
-) -> None:
+def _answers(ws: Workspace, module: str, folder: Path, quality: str) -> None:
+    """Fill the checkpoint notebooks of a fetched module with answers of ``quality``."""
     import nbformat
 
-    release = ws.folder("release") / module
-    target = ws.submission_dir(participant, module)
-    shutil.copytree(release, target, dirs_exist_ok=True)
-    for notebook in sorted((ws.folder("source") / module).glob("*.ipynb")):
-        nbformat.write(make(notebook), target / notebook.name)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-    atomic_write_text(target / "timestamp.txt", stamp)
+    for source in sorted((ws.folder("source") / module).glob("*.ipynb")):
+        release = nbformat.read(folder / source.name, as_version=4)
+        filled = submission(nbformat.read(source, as_version=4), release, quality)
+        nbformat.write(filled, folder / source.name)
 
 
-def write_submissions(ws: Workspace, session_id: str) -> None:
-    """Both partners submit each module; the learners' answers vary in quality."""
-    import nbformat
+def demo_checkin(cohort: Cohort, module: Module, participant: str, seed: int) -> CheckIn:
+    """What a participant's widgets would have written: the learner rates themself before
+    and after (usually a little higher after), rates the lead, and sometimes shares a
+    reflection; the lead records what they answered."""
+    rng = random.Random(seed)
+    checkin = CheckIn(participant=participant, cohort=cohort.course_id, module=module.id)
+    if cohort.participant(participant).role != module.learner:
+        checkin.answered = [f"{module.id}-lead-next-time"]
+        return checkin
+    before = {c: rng.randint(1, 3) for c in module.competencies}
+    checkin.self_assessment = {
+        "before": before,
+        "after": {c: min(5, r + rng.choice((0, 1, 1, 2))) for c, r in before.items()},
+    }
+    checkin.feedback = Feedback(
+        clarity=rng.randint(3, 5),
+        relevance=rng.randint(2, 5),
+        pace=rng.randint(2, 5),
+        comment=rng.choice(COMMENTS),
+    )
+    checkin.answered = [f"{module.id}-takeaway"]
+    if rng.random() < 0.5:
+        checkin.shared_reflections = {f"{module.id}-takeaway": rng.choice(TAKEAWAYS)}
+    return checkin
 
+
+def work_through(ws: Workspace, homes: Path, session_id: str) -> None:
+    """Every participant fetches both modules, works on them and submits, via the exchange.
+
+    Learners' checkpoint answers vary in quality (full, partial, blank, a deleted test
+    cell); one check-in is damaged on purpose, to show it is reported and skipped.
+    """
     cohort = ws.load()
     program = ws.program(cohort)
-    for offset, module in enumerate(program.session(session_id).modules):
+    session = program.session(session_id)
+    number = program.sessions.index(session)
+    for offset, module in enumerate(session.modules):
         for index, pair in enumerate(cohort.pairs):
-            quality = QUALITIES[(index + offset * 3) % len(QUALITIES)]
-
-            def learner_copy(nb: Path, quality: str = quality, module: str = module.id) -> Any:
-                release = nbformat.read(ws.folder("release") / module / nb.name, as_version=4)
-                return submission(nbformat.read(nb, as_version=4), release, quality)
-
-            def lead_copy(nb: Path, module: str = module.id) -> Any:
-                return nbformat.read(ws.folder("release") / module / nb.name, as_version=4)
-
-            _write_submission(ws, pair.member(module.learner), module.id, learner_copy)
-            _write_submission(ws, pair.member(module.lead), module.id, lead_copy)
+            quality = QUALITIES[(index + offset * 3 + number) % len(QUALITIES)]
+            for role in (module.learner, module.lead):
+                participant = pair.member(role)
+                home = homes / participant
+                folder = fetch(ws, home, module.id, participant)
+                if role == module.learner:
+                    _answers(ws, module.id, folder, quality)
+                seed = zlib.crc32(f"{participant}:{module.id}".encode())
+                write_checkin(folder, demo_checkin(cohort, module, participant, seed))
+                if (number, offset, index, role) == (0, 0, len(cohort.pairs) - 1, module.lead):
+                    (folder / CHECKIN_FILE).write_text('{"participant": "' + participant)
+                submit(ws, home, module.id, participant)
 
 
 def prepare_folder(out: Path) -> None:
@@ -173,32 +217,40 @@ def run_demo(
     out: Path | str = "demo-cohort",
     *,
     pairs: int = 6,
+    sessions: int | None = None,
     curriculum: Path | str | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> DemoResult:
-    """Build, release, submit, grade and report a synthetic cohort in ``out``."""
+    """Build a synthetic cohort in ``out`` and run ``sessions`` sessions (default: all)
+    end to end: release, fetch, work, submit, collect, autograde; then build the reports.
+
+    ``out`` holds ``roster.csv``, the cohort workspace ``cohort/`` and the participants'
+    own folders ``participants/<id>/`` (what each would have in their JupyterLab).
+    """
     out = Path(out).resolve()
     prepare_folder(out)
     roster = out / "roster.csv"
     program = load_program(curriculum)
     atomic_write_text(roster, synthetic_roster(pairs, program.competencies))
-    progress(f"Matching {pairs} juniors with {pairs} seniors; creating the cohort in {out}")
+    progress(f"Matching {pairs} juniors with {pairs} seniors; creating the cohort")
     cohort = init_cohort(
-        out,
+        out / "cohort",
         roster,
         match=True,
         same_department="avoid",
         name="Northwind demo cohort",
         curriculum=program.manifest,
     )
-    ws = Workspace(out)
-    session = ws.program(cohort).sessions[0].id
-    progress(f"Releasing {session}")
-    release_session(out, session)
-    progress("Writing submissions (full, partial, blank, one with a deleted cell)")
-    write_submissions(ws, session)
-    progress("Autograding with nbgrader")
-    grades = grade_session(out, session)
+    ws = Workspace(out / "cohort")
+    grades: list[CheckpointResult] = []
+    for session in ws.program(cohort).sessions[:sessions]:
+        progress(f"{session.id}: release, fetch, work, submit, collect, autograde")
+        release_session(ws.root, session.id)
+        work_through(ws, out / "participants", session.id)
+        collected = collect_session(ws.root, session.id)
+        for problem in collected.checkin_problems:
+            progress(f"  check-in skipped: {problem}")
+        grades += grade_session(ws.root, session.id)
     progress("Building reports with papermill")
-    reports = build_reports(out)
-    return DemoResult(out, grades, reports)
+    reports = build_reports(ws.root)
+    return DemoResult(ws.root, roster, grades, reports)

@@ -20,6 +20,7 @@ from typing import Literal
 from tandem.cohort import Cohort, Workspace
 from tandem.curriculum import Module, read_valid_notebook
 from tandem.errors import NotebookError
+from tandem.exchange import scrub_submission
 from tandem.fsutil import atomic_write_json, atomic_write_text
 
 Status = Literal["graded", "missing", "failed", "quarantined"]
@@ -87,6 +88,24 @@ def read_score(ws: Workspace, cohort: Cohort, module_id: str, participant_id: st
         return Score(auto, auto_max, manual, manual_max, pending)
 
 
+def read_grades(
+    ws: Workspace, cohort: Cohort, module_id: str, participant_id: str
+) -> dict[str, tuple[float | None, float]]:
+    """Each graded cell's (autograded score, maximum) by grade id; empty if not graded."""
+    from nbgrader.api import MissingEntry
+
+    with ws.gradebook(cohort) as gradebook:
+        try:
+            submission = gradebook.find_submission(module_id, participant_id)
+        except MissingEntry:
+            return {}
+        return {
+            grade.name: (grade.auto_score, grade.max_score)
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+        }
+
+
 def check_submission(folder: Path) -> None:
     """Raise :class:`NotebookError` if a notebook in ``folder`` is not valid nbformat."""
     for path in sorted(folder.glob("*.ipynb")):
@@ -113,6 +132,7 @@ def grade_module(ws: Workspace, cohort: Cohort, module: Module) -> list[Checkpoi
         if not folder.is_dir():
             results.append(CheckpointResult(module.id, learner, pair.id, "missing"))
             continue
+        scrub_submission(folder)  # never let saved widget state reach the gradebook
         try:
             check_submission(folder)
         except NotebookError as exc:

@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from tandem.batch import Job, JobRecord, run_jobs
+from tandem.checkin import CheckIn
 from tandem.cohort import Cohort, Workspace
 from tandem.curriculum import Module, Program
+from tandem.errors import TandemError
+from tandem.exchange import read_checkins
 from tandem.fsutil import atomic_write_json, atomic_write_text
 from tandem.grading import read_score
 from tandem.htmlpage import link_list, page
+from tandem.roster import Pair
 
 DIRECTION = {"tech": "seniors learning tech", "management": "juniors learning management"}
 
@@ -32,6 +36,7 @@ DIRECTION = {"tech": "seniors learning tech", "management": "juniors learning ma
 class ReportResult:
     index: Path
     records: list[JobRecord]
+    checkin_problems: list[TandemError]
 
     @property
     def failed(self) -> list[JobRecord]:
@@ -73,7 +78,28 @@ def checkpoint_status(
     }
 
 
-def pair_data(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[dict[str, Any]]:
+def checkin_data(checkins: dict[str, CheckIn], pair: Pair, module: Module) -> dict[str, Any]:
+    """What the pair shared about one module: the learner's self-ratings, the feedback the
+    lead received, and reflections either partner chose to share (never private ones)."""
+    learner = checkins.get(pair.member(module.learner))
+    ratings = learner.self_assessment if learner else {}
+    feedback = learner.feedback.model_dump() if learner and learner.feedback else None
+    shared = [
+        {"author": member, "prompt": prompt, "text": text}
+        for member in pair.members
+        if member in checkins
+        for prompt, text in checkins[member].shared_reflections.items()
+    ]
+    return {
+        "self_assessment": {m: ratings.get(m, {}) for m in ("before", "after")},
+        "feedback_to_lead": feedback,
+        "shared_reflections": shared,
+    }
+
+
+def pair_data(
+    ws: Workspace, cohort: Cohort, modules: list[Module], checkins: dict[str, dict[str, CheckIn]]
+) -> list[dict[str, Any]]:
     """Per-pair report data; names the pair's own members only."""
     pairs = []
     for pair in cohort.pairs:
@@ -92,6 +118,7 @@ def pair_data(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[dict
                     "learner_role": module.learner,
                     "learner": learner,
                     **checkpoint_status(ws, cohort, module, learner),
+                    **checkin_data(checkins.get(module.id, {}), pair, module),
                 }
             )
         pairs.append({"id": pair.id, **members, "checkpoints": checkpoints})
@@ -110,8 +137,74 @@ def suppress(values: list[float], min_group_size: int) -> dict[str, Any]:
     }
 
 
+def _mean_or_suppressed(values: list[float], min_group_size: int) -> float | None:
+    return round(statistics.fmean(values), 2) if len(values) >= min_group_size else None
+
+
+def growth_data(
+    program: Program, modules: list[Module], pairs: list[dict[str, Any]], min_group_size: int
+) -> list[dict[str, Any]]:
+    """Before/after self-ratings per competency and direction, over learners who gave both."""
+    rows = []
+    for module in modules:
+        results = [c for p in pairs for c in p["checkpoints"] if c["module"] == module.id]
+        for competency in module.competencies:
+            both = [
+                (
+                    c["self_assessment"]["before"][competency],
+                    c["self_assessment"]["after"][competency],
+                )
+                for c in results
+                if competency in c["self_assessment"]["before"]
+                and competency in c["self_assessment"]["after"]
+            ]
+            before = _mean_or_suppressed([b for b, _ in both], min_group_size)
+            after = _mean_or_suppressed([a for _, a in both], min_group_size)
+            rows.append(
+                {
+                    "competency": competency,
+                    "title": program.competency(competency).title,
+                    "module": module.id,
+                    "direction": DIRECTION[module.track],
+                    "n": len(both),
+                    "suppressed": len(both) < min_group_size,
+                    "before": before,
+                    "after": after,
+                    "change": None if before is None or after is None else round(after - before, 2),
+                }
+            )
+    return rows
+
+
+def teaching_data(
+    modules: list[Module], pairs: list[dict[str, Any]], min_group_size: int
+) -> list[dict[str, Any]]:
+    """How learners rated their leads' teaching, per direction (juniors teach tech)."""
+    rows = []
+    for track, teacher in (
+        ("tech", "juniors teaching seniors"),
+        ("management", "seniors teaching juniors"),
+    ):
+        given = [
+            c["feedback_to_lead"]
+            for p in pairs
+            for c in p["checkpoints"]
+            if c["track"] == track and c["feedback_to_lead"]
+        ]
+        row: dict[str, Any] = {
+            "direction": teacher,
+            "n": len(given),
+            "suppressed": len(given) < min_group_size,
+        }
+        for aspect in ("clarity", "relevance", "pace"):
+            scores = [f[aspect] for f in given if f.get(aspect) is not None]
+            row[aspect] = _mean_or_suppressed(scores, min_group_size)
+        rows.append(row)
+    return rows
+
+
 def programme_data(
-    cohort: Cohort, modules: list[Module], pairs: list[dict[str, Any]]
+    cohort: Cohort, program: Program, modules: list[Module], pairs: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Aggregates only: no names, no ids; small groups suppressed."""
     rows = []
@@ -138,26 +231,37 @@ def programme_data(
         "sessions_released": cohort.released,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "modules": rows,
+        "growth": growth_data(program, modules, pairs, cohort.min_group_size),
+        "teaching": teaching_data(modules, pairs, cohort.min_group_size),
     }
 
 
-def build_report_data(ws: Workspace) -> tuple[Path, Path, Cohort]:
+@dataclass(frozen=True)
+class ReportData:
+    cohort: Cohort
+    pairs_file: Path
+    programme_file: Path
+    checkin_problems: list[TandemError]
+
+
+def build_report_data(ws: Workspace) -> ReportData:
+    """Write the two data files the report notebooks read (see the module docstring)."""
     cohort = ws.load()
     program = ws.program(cohort)
     modules = released_modules(program, cohort)
-    pairs = pair_data(ws, cohort, modules)
+    checkins: dict[str, dict[str, CheckIn]] = {}
+    problems: list[TandemError] = []
+    for module in modules:
+        checkins[module.id], skipped = read_checkins(ws, cohort, module.id)
+        problems += skipped
+    pairs = pair_data(ws, cohort, modules, checkins)
     data = ws.folder("reports") / "data"
-    pairs_file, programme_file = data / "pairs.json", data / "programme.json"
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     atomic_write_json(
-        pairs_file,
-        {
-            "cohort": cohort.name,
-            "pairs": pairs,
-            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
+        data / "pairs.json", {"cohort": cohort.name, "pairs": pairs, "generated_at": generated}
     )
-    atomic_write_json(programme_file, programme_data(cohort, modules, pairs))
-    return pairs_file, programme_file, cohort
+    atomic_write_json(data / "programme.json", programme_data(cohort, program, modules, pairs))
+    return ReportData(cohort, data / "pairs.json", data / "programme.json", problems)
 
 
 def report_jobs(ws: Workspace, cohort: Cohort, pairs_file: Path, programme_file: Path) -> list[Job]:
@@ -186,7 +290,9 @@ def report_jobs(ws: Workspace, cohort: Cohort, pairs_file: Path, programme_file:
     return jobs
 
 
-def write_index(ws: Workspace, cohort: Cohort, records: list[JobRecord]) -> Path:
+def write_index(
+    ws: Workspace, cohort: Cohort, records: list[JobRecord], checkin_problems: list[TandemError]
+) -> Path:
     status = {r.id: r.status for r in records}
     failed = [r for r in records if r.status == "failed"]
     pairs = [
@@ -215,6 +321,13 @@ def write_index(ws: Workspace, cohort: Cohort, records: list[JobRecord]) -> Path
             + "".join(f"<li>{html.escape(r.id)}: {html.escape(r.error or '')}</li>" for r in failed)
             + "</ul>"
         )
+    if checkin_problems:
+        body.append(
+            "<h2>Check-ins skipped</h2><p>These check-in files could not be read; "
+            "the rest of the data is used.</p><ul>"
+            + "".join(f"<li>{html.escape(str(p))}</li>" for p in checkin_problems)
+            + "</ul>"
+        )
     index = ws.folder("reports") / "index.html"
     atomic_write_text(
         index, page(f"{cohort.name}: reports", "\n".join(body), footer="Data: reports/data/.")
@@ -225,7 +338,8 @@ def write_index(ws: Workspace, cohort: Cohort, records: list[JobRecord]) -> Path
 def build_reports(root: Path | str, *, force: bool = True) -> ReportResult:
     """Build every report of a cohort: one per pair, one for the cohort, and the index."""
     ws = Workspace(root)
-    pairs_file, programme_file, cohort = build_report_data(ws)
-    jobs = report_jobs(ws, cohort, pairs_file, programme_file)
+    data = build_report_data(ws)
+    jobs = report_jobs(ws, data.cohort, data.pairs_file, data.programme_file)
     records = run_jobs(jobs, ws.folder("runs") / "report.json", force=force)
-    return ReportResult(write_index(ws, cohort, records), records)
+    index = write_index(ws, data.cohort, records, data.checkin_problems)
+    return ReportResult(index, records, data.checkin_problems)
