@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from tandem.cohort import Workspace
 from tandem.demo import DemoResult
 
 pytestmark = pytest.mark.browser
@@ -26,7 +27,10 @@ def test_the_report_opens_offline_and_shows_every_pair(demo_cohort: DemoResult, 
     page.wait_for_load_state()
     assert page.url.endswith("/pairs/pair-02.html")
     assert page.locator("h1").inner_text().endswith("pair-02")
-    assert page.locator("table").count() == 1
+    modules = len(Workspace(demo_cohort.workspace).program().modules)
+    checkpoints = page.locator("table").first
+    assert checkpoints.locator("tbody tr").count() == modules
+    assert page.get_by_text("Feedback each lead received").count() == 1
     assert page.locator("img").count() >= 1
     assert page.locator("img").first.evaluate("img => img.naturalWidth") > 100
 

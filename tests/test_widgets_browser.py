@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _kernel_id(lab: Lab) -> str:
     return str(session["kernel"]["id"])
 
 
-TEXT = "Zoë's plan:\nrewrite my headline — then ask 田中 for a recommendation."
+TEXT = "Zoë's plan (qz-71):\nrewrite my headline — then ask 田中 for a recommendation."
 
 
 def test_reflection_is_saved_exactly_and_restored_after_reload_and_restart(
@@ -118,6 +119,16 @@ def test_reflection_is_saved_exactly_and_restored_after_reload_and_restart(
     restored = page.locator(".tandem-reflection").first
     expect(restored.locator(".tandem-reflection-text textarea")).to_have_value(TEXT, timeout=SLOW)
     expect(restored.locator(".tandem-status")).to_contain_text("Restored your answer")
+
+    # Saving the notebook keeps the widgets' outputs in the file, but not the text.
+    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+    notebook = server.root / MODULE / f"{MODULE}.ipynb"
+    deadline = time.monotonic() + 30
+    while "<Tandem reflection>" not in notebook.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    saved = notebook.read_text()
+    assert "<Tandem reflection>" in saved
+    assert "qz-71" not in saved
 
 
 def test_sharing_copies_the_text_into_the_check_in(lab: tuple[Lab, Workspace], page: Page) -> None:

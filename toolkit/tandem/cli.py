@@ -31,6 +31,11 @@ app = typer.Typer(
 )
 cohort_app = typer.Typer(no_args_is_help=True, help="Create and manage a cohort workspace.")
 app.add_typer(cohort_app, name="cohort")
+privacy_app = typer.Typer(
+    no_args_is_help=True,
+    help="A participant's data rights: export everything Tandem holds about them, or erase it.",
+)
+app.add_typer(privacy_app, name="privacy")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -389,6 +394,73 @@ def demo(
     console.print(str(result.reports.index))
     if result.reports.failed:
         raise TandemError("some reports failed")
+
+
+PrivacyWorkspace = Annotated[
+    Path | None,
+    typer.Option("--workspace", help="A cohort workspace (the facilitator's side) to include."),
+]
+PrivacyStore = Annotated[
+    bool,
+    typer.Option(
+        "--store/--no-store",
+        help="Include the private store at $TANDEM_HOME (the participant's side).",
+    ),
+]
+
+
+@privacy_app.command("export")
+def privacy_export(
+    participant: Annotated[str, typer.Argument(help="The participant's id.")],
+    workspace: PrivacyWorkspace = None,
+    store: PrivacyStore = True,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the JSON here (default: standard output).")
+    ] = None,
+) -> None:
+    """Export all of a participant's data as JSON: private answers, check-ins, scores."""
+    import json
+
+    from tandem.privacy import export_participant, write_export
+    from tandem.store import Store
+
+    data = export_participant(participant, workspace=workspace, store=Store() if store else None)
+    if out is None:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        console.print(f"Exported {participant}'s data to {write_export(data, out)}")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    participant: Annotated[str, typer.Argument(help="The participant's id.")],
+    workspace: PrivacyWorkspace = None,
+    store: PrivacyStore = True,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a participant's data everywhere Tandem put it, and say what was removed."""
+    from tandem.privacy import erase_participant
+    from tandem.store import Store
+
+    places = [
+        p
+        for p, given in (
+            ("their private store", store),
+            (f"cohort workspace {workspace}", workspace),
+        )
+        if given
+    ]
+    if not places:
+        raise UsageError("nothing to erase: give --workspace and/or keep --store")
+    if not yes:
+        typer.confirm(
+            f"Erase all of {participant}'s data from {' and '.join(places)}? "
+            "This cannot be undone.",
+            abort=True,
+        )
+    removed = erase_participant(participant, workspace=workspace, store=Store() if store else None)
+    for line in removed or ["nothing: no data found"]:
+        console.print(f"removed {line}")
 
 
 def main(argv: list[str] | None = None) -> None:

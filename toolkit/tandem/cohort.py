@@ -348,6 +348,23 @@ def _release_module(
     return release
 
 
+def refresh_contexts(ws: Workspace, cohort: Cohort) -> list[Path]:
+    """Rewrite the context file of every released module (in release/ and the exchange's
+    outbound copy) after the cohort's pairs changed; return the files written."""
+    program = ws.program(cohort)
+    outbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id / "outbound"
+    written = []
+    for session in program.sessions:
+        if session.id not in cohort.released:
+            continue
+        for module in session.modules:
+            for folder in (ws.folder("release") / module.id, outbound / module.id):
+                if folder.is_dir():
+                    atomic_write_json(folder / CONTEXT_FILE, context_for(cohort, program, module))
+                    written.append(folder / CONTEXT_FILE)
+    return written
+
+
 def _last_line(result: dict[str, Any]) -> str:
     text = (result.get("error") or result.get("log") or "no output").strip()
     return text.splitlines()[-1] if text else "no output"

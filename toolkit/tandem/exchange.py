@@ -91,11 +91,10 @@ def scrub_widget_state(path: Path) -> bool:
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            for mime in (WIDGET_VIEW, WIDGET_STATE):
-                if mime in data:
-                    del data[mime]
-                    data.setdefault("text/plain", "(interactive widget)")
-                    changed = True
+            if WIDGET_VIEW in data or WIDGET_STATE in data:
+                # The plain-text form of a widget output can hold the widget's values too.
+                output["data"] = {"text/plain": "(interactive widget)"}
+                changed = True
     if changed:
         atomic_write_text(path, nbformat.writes(notebook))
     return changed
@@ -145,6 +144,9 @@ def collect_session(root: Path | str, session_id: str) -> CollectReport:
                 raise CohortError(
                     f"nbgrader collect failed for {module.id}", path=ws.folder("exchange")
                 )
+            inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id
+            for copy in sorted((inbound / "inbound").glob(f"*+{module.id}+*")):
+                report.scrubbed += scrub_submission(copy)  # the exchange keeps its own copy
             paired = [m for p in cohort.pairs for m in p.members]
             report.arrived[module.id] = [
                 p for p in paired if ws.submission_dir(p, module.id).is_dir()

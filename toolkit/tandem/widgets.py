@@ -81,6 +81,23 @@ class Where:
         return f"Outside a cohort: answers are kept in {self.participant}'s own store. "
 
 
+class Panel(w.VBox):  # type: ignore[misc]
+    """A widget box whose plain-text form names the widget, never its values.
+
+    A displayed widget's output also carries a ``text/plain`` form, which JupyterLab
+    saves into the notebook file; the default form (the widget's repr) would include the
+    text typed into it.
+    """
+
+    def __init__(self, children: list[w.Widget], kind: str) -> None:
+        super().__init__(children)
+        self._kind = kind
+        self.add_class(f"tandem-{kind}")
+
+    def __repr__(self) -> str:
+        return f"<Tandem {self._kind.replace('-', ' ')}>"
+
+
 def _status() -> w.HTML:
     status = w.HTML(value="")
     status.add_class("tandem-status")
@@ -143,7 +160,7 @@ class Debouncer:
                 self._timer = None
 
 
-def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> w.VBox:
+def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> Panel:
     """A private free-text reflection, optionally shared with the partner and facilitator."""
     where = where or Where.here()
     key = where.key(prompt_id, "lesson")
@@ -200,11 +217,10 @@ def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> w.
     save.on_click(now)
     if latest is not None:
         status.value = f"Restored your answer saved {_local(latest.at)}"
-    box = w.VBox(
-        [w.HTML(f"<b>{html.escape(prompt)}</b>"), text, w.HBox([save, share]), status, notice]
+    return Panel(
+        [w.HTML(f"<b>{html.escape(prompt)}</b>"), text, w.HBox([save, share]), status, notice],
+        "reflection",
     )
-    box.add_class("tandem-reflection")
-    return box
 
 
 def _local(stamp: str) -> str:
@@ -224,7 +240,7 @@ def self_assessment(
     moment: Literal["before", "after"] = "before",
     *,
     where: Where | None = None,
-) -> w.VBox:
+) -> Panel:
     """The learner rates themself 1-5 on each competency, before and after the module."""
     if moment not in ("before", "after"):
         raise ValueError("moment must be 'before' or 'after'")
@@ -233,14 +249,8 @@ def self_assessment(
         f"<b>Self-assessment ({moment} the module)</b>: 1 = new to this, 5 = could teach it."
     )
     if where.leads:
-        box = w.VBox(
-            [
-                heading,
-                w.HTML("You lead this module: your partner, the learner, rates themself here."),
-            ]
-        )
-        box.add_class("tandem-self-assessment")
-        return box
+        note = w.HTML("You lead this module: your partner, the learner, rates themself here.")
+        return Panel([heading, note], "self-assessment")
     key = where.key(f"self-assessment-{moment}", "lesson")
     latest = where.store.latest(key)
     saved: dict[str, int] = dict((latest.data or {}) if latest else {})
@@ -266,26 +276,18 @@ def self_assessment(
         "with your partner and facilitator, to show growth over the "
         "programme.</small>"
     )
-    box = w.VBox([heading, *rows.values(), status, notice])
-    box.add_class("tandem-self-assessment")
-    return box
+    return Panel([heading, *rows.values(), status, notice], "self-assessment")
 
 
-def session_feedback(module_id: str, *, where: Where | None = None) -> w.VBox:
+def session_feedback(module_id: str, *, where: Where | None = None) -> Panel:
     """The learner rates the lead's teaching (clarity, relevance, pace) with a comment."""
     where = where or Where.here()
     heading = w.HTML("<b>Feedback for the lead of this module</b>: 1 = not at all, 5 = completely.")
     if where.leads:
-        box = w.VBox(
-            [
-                heading,
-                w.HTML(
-                    "You led this module: your partner's feedback will appear in your pair report."
-                ),
-            ]
+        note = w.HTML(
+            "You led this module: your partner's feedback will appear in your pair report."
         )
-        box.add_class("tandem-feedback")
-        return box
+        return Panel([heading, note], "feedback")
     key = where.key("session-feedback", module_id)
     latest = where.store.latest(key)
     saved: dict[str, Any] = dict((latest.data or {}) if latest else {})
@@ -320,9 +322,7 @@ def session_feedback(module_id: str, *, where: Where | None = None) -> w.VBox:
         "comment go to your partner and facilitator with your submission."
         "</small>"
     )
-    box = w.VBox([heading, *rows.values(), comment, save, status, notice])
-    box.add_class("tandem-feedback")
-    return box
+    return Panel([heading, *rows.values(), comment, save, status, notice], "feedback")
 
 
 __all__ = ["Where", "reflection", "self_assessment", "session_feedback"]
