@@ -17,6 +17,11 @@ from .conftest import MANIFEST, ROSTER_2_PAIRS
 COMMANDS = [
     [],
     ["validate"],
+    ["collect"],
+    ["privacy"],
+    ["privacy", "export"],
+    ["privacy", "erase"],
+    ["new-module"],
     ["cohort"],
     ["cohort", "init"],
     ["match"],
@@ -224,3 +229,48 @@ def test_match_errors_are_one_line(
         f"tandem: error: {roster} (line 3, field 'rate_tiny-skill'): "
         "rating '7' is not a whole number from 1 to 5"
     ]
+
+
+def test_new_module_scaffolds_what_validate_accepts(
+    tiny_programme: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        ["new-module", "t9-spreadsheets", "--track", "tech", "--curriculum", str(tiny_programme)],
+        capsys,
+    )
+    assert code == 0 and "t9-spreadsheets" in out
+    code, out, _ = run(["validate", str(tiny_programme)], capsys)
+    assert code == 0 and "2 sessions, 4 modules" in out
+    code, _, err = run(
+        ["new-module", "t9-spreadsheets", "--track", "tech", "--curriculum", str(tiny_programme)],
+        capsys,
+    )
+    assert code != 0 and "t9-spreadsheets" in err
+
+
+def test_privacy_export_from_the_command_line(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    run(
+        [
+            "cohort",
+            "init",
+            str(tmp_path / "c"),
+            "--roster",
+            str(write_roster(ROSTER_2_PAIRS)),
+            "--curriculum",
+            str(tiny_programme),
+        ],
+        capsys,
+    )
+    code, out, _ = run(["privacy", "export", "j1", "--workspace", str(tmp_path / "c")], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["cohort"]["profile"]["email"] == "ada@example.org"
+    code, _, err = run(["privacy", "erase", "j1", "--no-store"], capsys)
+    assert code == 2 and "nothing to erase" in err

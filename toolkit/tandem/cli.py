@@ -39,6 +39,12 @@ app.add_typer(privacy_app, name="privacy")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+
+class Track(str, Enum):
+    tech = "tech"
+    management = "management"
+
+
 Curriculum = Annotated[
     Path | None,
     typer.Option(
@@ -394,6 +400,48 @@ def demo(
     console.print(str(result.reports.index))
     if result.reports.failed:
         raise TandemError("some reports failed")
+
+
+@app.command("new-module")
+def new_module_command(
+    module_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The new module's id, e.g. t7-spreadsheets.")
+    ],
+    track: Annotated[
+        Track, typer.Option(help="tech (the junior leads) or management (the senior leads).")
+    ],
+    session: Annotated[
+        str | None,
+        typer.Option(
+            help="Add to this session (it must lack a "
+            "module of this track), or create it. "
+            "Default: a new session."
+        ),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The module's title.")] = None,
+    partner: Annotated[
+        str | None,
+        typer.Option(
+            help="Id of the placeholder partner module a new session needs. Default: ID-partner."
+        ),
+    ] = None,
+    curriculum: Curriculum = None,
+) -> None:
+    """Scaffold a module: lesson, checkpoint, data and manifest entry, ready to fill in."""
+    from tandem.curriculum import default_manifest
+    from tandem.scaffold import new_module
+
+    written = new_module(
+        curriculum or default_manifest(),
+        module_id,
+        track.value,
+        session=session,
+        title=title,
+        partner=partner,
+    )
+    for path in written:
+        console.print(f"wrote {path}")
+    console.print("Now fill in the TODOs, then run 'tandem validate'.")
 
 
 PrivacyWorkspace = Annotated[

@@ -116,7 +116,7 @@ def new_module(
     original, raw = _read(manifest)
     sessions: list[dict[str, Any]] = raw["sessions"]
     index = next((i for i, s in enumerate(sessions) if s.get("id") == session), None)
-    modules: list[Any] = [] if index is None else list(sessions[index].get("modules") or [])
+    modules = [] if index is None else _modules(sessions[index])
     taken = [m.get("id") for m in modules if isinstance(m, dict) and m.get("track") == track]
     if taken:
         raise ManifestError(
@@ -132,8 +132,12 @@ def new_module(
     if not any(isinstance(m, dict) and m.get("track") == other for m in modules):
         partner_id = partner or f"{module_id}-partner"
         _check_slug(partner_id, "partner module id")
+        if partner_id == module_id:
+            raise UsageError("the partner module needs an id of its own", where="partner")
         partner_title = f"TODO: the {other} module paired with {module_id}"
         plans.append(_Plan(partner_id, other, partner_title, folder))
+    elif partner is not None:
+        raise UsageError(f"session {session!r} already has its {other} module", where="partner")
     root = manifest.resolve().parent.parent
     _check_free(manifest, raw, root, plans)
     text = _edited(manifest, original, raw, plans, index, session_id)
@@ -164,6 +168,11 @@ def _read(manifest: Path) -> tuple[str, dict[str, Any]]:
     return text, raw
 
 
+def _modules(session: dict[str, Any]) -> list[Any]:
+    modules = session.get("modules")
+    return modules if isinstance(modules, list) else []
+
+
 def _next_session_id(sessions: list[dict[str, Any]]) -> str:
     ids = {str(s.get("id")) for s in sessions}
     numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(r"session-(\d+)", i))]
@@ -182,7 +191,7 @@ def _session_folder(modules: list[Any], session_id: str) -> str:
 
 
 def _check_free(manifest: Path, raw: dict[str, Any], root: Path, plans: list[_Plan]) -> None:
-    used = {m.get("id") for s in raw["sessions"] for m in (s.get("modules") or [])}
+    used = {m.get("id") for s in raw["sessions"] for m in _modules(s) if isinstance(m, dict)}
     for plan in plans:
         if plan.id in used:
             raise ManifestError(f"module id {plan.id!r} is already used", path=manifest)
@@ -240,7 +249,7 @@ def _edited(
         lines[-1] += "\n"
     if (start := _top_key(lines, "competencies")) is not None:
         end, col = _block(lines, start)
-        lines[end:end] = [f"{' ' * col}{k}: {_flow(v)}\n" for k, v in comps.items()]
+        lines[end:end] = [_competency(k, v, col, _nested(lines, start)) for k, v in comps.items()]
     start = _top_key(lines, "sessions")
     if index is None:
         new = {"id": session_id, "title": "TODO: name this session", "modules": entries}
@@ -311,18 +320,38 @@ def _modules_key(lines: list[str], start: int | None, session_id: str) -> int | 
     return None
 
 
-def _scalar(value: Any) -> str:
+def _nested(lines: list[str], start: int) -> int | None:
+    """The indent of the fields of the first entry under ``lines[start]``, if in block style."""
+    entries = [line for line in lines[start + 1 :] if _content(line)][:2]
+    if len(entries) == 2 and entries[0].rstrip().endswith(":"):
+        return _indent(entries[1])
+    return None
+
+
+def _competency(key: str, fields: dict[str, str], col: int, nested: int | None) -> str:
+    if nested is None or nested <= col:
+        return f"{' ' * col}{key}: {_flow(fields)}\n"
+    return f"{' ' * col}{key}:\n" + "".join(
+        f"{' ' * nested}{k}: {_scalar(v)}\n" for k, v in fields.items()
+    )
+
+
+def _scalar(value: Any, *, flow: bool = False) -> str:
+    """``value`` as YAML: plain where that reads back the same, else double-quoted."""
     text = str(value)
-    if isinstance(value, int) or (_PLAIN.fullmatch(text) and yaml.safe_load(text) == text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
+    try:
+        document = f"k: [{text}]" if flow else f"k: {text}"
+        plain = yaml.safe_load(document) == {"k": [text] if flow else text}
+    except yaml.YAMLError:
+        plain = False
+    return text if isinstance(value, int) or plain else json.dumps(text, ensure_ascii=False)
 
 
 def _flow(value: Any) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {_scalar(v, flow=True)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        return "[" + ", ".join(_scalar(v, flow=True) for v in value) + "]"
     return _scalar(value)
 
 
@@ -356,8 +385,7 @@ def _notebook(template: str, plan: _Plan) -> str:
     nb = v4.new_notebook(metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     for number, chunk in enumerate(template.split("\n%% ")[1:]):
         header, _, source = chunk.partition("\n")
-        for name, value in values.items():
-            source = source.replace("{" + name + "}", value)
+        source = re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), source)
         kind, *grading = header.split()
         source = source.strip()
         cell = v4.new_markdown_cell(source) if kind == "md" else v4.new_code_cell(source)
