@@ -132,7 +132,6 @@ def grade_module(ws: Workspace, cohort: Cohort, module: Module) -> list[Checkpoi
         if not folder.is_dir():
             results.append(CheckpointResult(module.id, learner, pair.id, "missing"))
             continue
-        scrub_submission(folder)  # never let saved widget state reach the gradebook
         try:
             check_submission(folder)
         except NotebookError as exc:
@@ -141,6 +140,7 @@ def grade_module(ws: Workspace, cohort: Cohort, module: Module) -> list[Checkpoi
                 CheckpointResult(module.id, learner, pair.id, "quarantined", error=str(exc))
             )
             continue
+        scrub_submission(folder)  # never let saved widget state reach the gradebook
         with quiet_nbgrader():
             outcome = api.autograde(module.id, learner, force=True, create=False)
         elapsed = time.perf_counter() - started
