@@ -83,10 +83,16 @@ def publish(ws: Workspace, module: str) -> None:
 
 
 def scrub_widget_state(path: Path) -> bool:
-    """Remove saved widget state from a notebook; return whether anything was removed."""
+    """Remove saved widget state from a notebook; return whether anything was removed.
+
+    A notebook that cannot be read is left as it is: grading quarantines it, unread.
+    """
     import nbformat
 
-    notebook = nbformat.read(path, as_version=4)
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # unreadable JSON or an unknown format: not ours to repair here
+        return False
     changed = notebook.metadata.pop("widgets", None) is not None
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
