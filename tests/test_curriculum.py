@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tandem.curriculum import load_program, validate_program
+from tandem.curriculum import Module, lesson_sections, load_program, validate_program
 from tandem.errors import ManifestError, ValidationFailed
 
 from .conftest import FIXTURES, MANIFEST
@@ -153,3 +153,53 @@ def test_missing_lesson_and_every_problem_listed(tiny_programme: Path) -> None:
     assert "lesson notebook not found" in text
     assert "duplicate grade_id" in text
     assert len(info.value.problems) == 2
+
+
+PROGRAM = validate_program(MANIFEST)
+
+
+@pytest.mark.parametrize("module", PROGRAM.modules, ids=lambda m: m.id)
+def test_every_lesson_has_the_full_shape(module: Module) -> None:
+    """Questions, objectives, timing, notes for the lead, 2+ activities, discussion,
+    before/after self-assessment, 2+ reflections, session feedback, key points."""
+    import nbformat
+
+    notebook = nbformat.read(PROGRAM.lesson_path(module), as_version=4)
+    headings = [h.lower() for h in lesson_sections(notebook)]
+    for section in (
+        "questions",
+        "objectives",
+        "timing",
+        "notes for the lead",
+        "discussion",
+        "key points",
+    ):
+        assert section in headings, section
+    assert sum(h.startswith("activity") for h in headings) >= 2
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    competencies = ", ".join(f'"{c}"' for c in module.competencies)
+    assert f'self_assessment([{competencies}], moment="before")' in code
+    assert f'self_assessment([{competencies}], moment="after")' in code
+    assert code.count("reflection(") >= 2
+    assert f'session_feedback("{module.id}")' in code
+    assert "read_csv(" in code and "plt." in code  # hands-on with shipped data and a chart
+
+
+@pytest.mark.parametrize("module", PROGRAM.modules, ids=lambda m: m.id)
+def test_every_checkpoint_has_tests_with_hidden_cases_and_one_written_answer(
+    module: Module,
+) -> None:
+    import nbformat
+
+    [path] = PROGRAM.exercise_notebooks(module)
+    cells = nbformat.read(path, as_version=4).cells
+    meta = [(c, c.metadata.get("nbgrader", {})) for c in cells]
+    tests = [c for c, m in meta if m.get("grade") and c.cell_type == "code"]
+    assert 3 <= len(tests) <= 5
+    assert all("### BEGIN HIDDEN TESTS" in c.source for c in tests)
+    written = [c for c, m in meta if m.get("grade") and c.cell_type == "markdown"]
+    assert len(written) == 1
+    index = cells.index(written[0])
+    assert "rubric" in cells[index - 1].source.lower()
+    data = list(path.parent.glob("*.csv"))
+    assert data and all(p.stat().st_size < 20_000 for p in data)  # small, shipped

@@ -345,6 +345,10 @@ def grade(directory: WorkspaceDir, session: SessionId) -> None:
         )
         table.add_row(r.module, r.participant, r.pair, r.status, auto, manual)
     console.print(table)
+    from tandem.exchange import session_checkin_problems
+
+    for problem in session_checkin_problems(directory, session):
+        err.print(f"check-in skipped: {problem}", markup=False)
     bad = [r for r in results if r.status in ("failed", "quarantined")]
     for r in bad:
         err.print(f"{r.status}: {r.participant} on {r.module}: {r.error}")

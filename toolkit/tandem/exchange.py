@@ -136,6 +136,16 @@ def read_checkins(
     return found, problems
 
 
+def session_checkin_problems(root: Path | str, session_id: str) -> list[TandemError]:
+    """The malformed check-ins among a session's submissions (each is skipped, not fatal)."""
+    ws = Workspace(root)
+    cohort = ws.load()
+    problems: list[TandemError] = []
+    for module in ws.program(cohort).session(session_id).modules:
+        problems += read_checkins(ws, cohort, module.id)[1]
+    return problems
+
+
 def collect_session(root: Path | str, session_id: str) -> CollectReport:
     """Collect a session's submissions from the exchange, scrub them, check the check-ins."""
     ws = Workspace(root)
