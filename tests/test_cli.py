@@ -274,3 +274,38 @@ def test_privacy_export_from_the_command_line(
     assert data["cohort"]["profile"]["email"] == "ada@example.org"
     code, _, err = run(["privacy", "erase", "j1", "--no-store"], capsys)
     assert code == 2 and "nothing to erase" in err
+
+
+def test_grade_reports_a_malformed_check_in_and_still_grades(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    ws = tmp_path / "c"
+    run(
+        [
+            "cohort",
+            "init",
+            str(ws),
+            "--roster",
+            str(write_roster(ROSTER_2_PAIRS)),
+            "--curriculum",
+            str(tiny_programme),
+        ],
+        capsys,
+    )
+    run(["release", str(ws), "s1"], capsys)
+    submitted = ws / "submitted" / "s1" / "tiny-tech"
+    shutil.copytree(ws / "release" / "tiny-tech", submitted)
+    (submitted / "tandem_checkin.json").write_text(
+        '{"participant": "s1", "cohort": "c", '
+        '"module": "tiny-tech", "self_assessment": '
+        '{"before": {"tiny-skill": 9}}}'
+    )
+    code, out, err = run(["grade", str(ws), "s1"], capsys)
+    assert code == 0
+    assert "graded" in out and "0/2" in out
+    assert "check-in skipped" in err and "rating 9 for 'tiny-skill' is outside 1-5" in err
