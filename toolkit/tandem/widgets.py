@@ -20,7 +20,7 @@ from typing import Any, Literal
 import ipywidgets as w
 
 from tandem.checkin import CheckIn, Context, load_context, participant_id, update_checkin
-from tandem.store import Key, Store
+from tandem.store import Key, Revision, Store, StoreError
 
 OUTSIDE_COHORT = "no-cohort"
 DEBOUNCE_SECONDS = 1.0
@@ -125,6 +125,17 @@ def _guarded(status: w.HTML, action: Callable[[], None]) -> bool:
     return True
 
 
+def _restore(where: Where, key: Key, status: w.HTML) -> Revision | None:
+    """The last saved answer, or None; a store that cannot be read is shown, not raised."""
+    try:
+        return where.store.latest(key)
+    except StoreError as exc:
+        status.value = (
+            f"<span style='color:#b42318'><b>NOT RESTORED:</b> {html.escape(str(exc))}</span>"
+        )
+        return None
+
+
 def _ratings_row(label: str, value: int | None) -> w.ToggleButtons:
     buttons = w.ToggleButtons(
         options=RATINGS,
@@ -164,7 +175,8 @@ def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> Pa
     """A private free-text reflection, optionally shared with the partner and facilitator."""
     where = where or Where.here()
     key = where.key(prompt_id, "lesson")
-    latest = where.store.latest(key)
+    status = _status()
+    latest = _restore(where, key, status)
     text = w.Textarea(
         value=latest.text if latest else "",
         continuous_update=True,
@@ -180,7 +192,6 @@ def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> Pa
     share.add_class("tandem-share")
     save = w.Button(description="Save", icon="save")
     save.add_class("tandem-save")
-    status = _status()
     lock = threading.Lock()
     where_kept = "your private store" if not where.in_cohort else "your private Tandem store"
     notice = w.HTML(
@@ -252,13 +263,13 @@ def self_assessment(
         note = w.HTML("You lead this module: your partner, the learner, rates themself here.")
         return Panel([heading, note], "self-assessment")
     key = where.key(f"self-assessment-{moment}", "lesson")
-    latest = where.store.latest(key)
+    status = _status()
+    latest = _restore(where, key, status)
     saved: dict[str, int] = dict((latest.data or {}) if latest else {})
     rows = {
         c: _ratings_row(title, saved.get(c))
         for c, title in _titles(competencies, where.context).items()
     }
-    status = _status()
 
     def store_it() -> None:
         ratings = {c: int(row.value) for c, row in rows.items() if row.value is not None}
@@ -289,7 +300,8 @@ def session_feedback(module_id: str, *, where: Where | None = None) -> Panel:
         )
         return Panel([heading, note], "feedback")
     key = where.key("session-feedback", module_id)
-    latest = where.store.latest(key)
+    status = _status()
+    latest = _restore(where, key, status)
     saved: dict[str, Any] = dict((latest.data or {}) if latest else {})
     rows = {
         aspect: _ratings_row(label, saved.get(aspect)) for aspect, label in FEEDBACK_ASPECTS.items()
@@ -301,7 +313,6 @@ def session_feedback(module_id: str, *, where: Where | None = None) -> Panel:
     )
     comment.add_class("tandem-feedback-comment")
     save = w.Button(description="Save feedback", icon="save")
-    status = _status()
 
     def store_it() -> None:
         scores = {a: int(r.value) for a, r in rows.items() if r.value is not None}
