@@ -7,6 +7,7 @@ command-line usage; 130 interrupted.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +22,7 @@ from tandem.errors import TandemError, UsageError
 
 if TYPE_CHECKING:
     from tandem.matching import MatchResult, SameDepartment, Teaching
+    from tandem.membership import RepairResult
 
 app = typer.Typer(
     name="tandem",
@@ -139,10 +141,28 @@ def cohort_init(
     name: Annotated[
         str | None, typer.Option(help="Cohort name. Default: the folder's name.")
     ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Date of the first session (YYYY-MM-DD); "
+            "later sessions follow every --cadence-days. Sets due dates.",
+        ),
+    ] = None,
+    cadence_days: Annotated[int, typer.Option(min=1, max=365, help="Days between sessions.")] = 21,
+    due_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=365,
+            help="Submissions are due this many days after "
+            "their session, at the end of the day (UTC).",
+        ),
+    ] = 7,
     curriculum: Curriculum = None,
 ) -> None:
     """Create a cohort workspace: cohort.yml, an nbgrader course and its gradebook."""
-    from tandem.cohort import init_cohort
+    from tandem.cohort import Schedule, init_cohort
 
     if pairs is not None and match:
         raise UsageError("give either --pairs or --match, not both")
@@ -157,6 +177,9 @@ def cohort_init(
         same_department=rule,
         name=name,
         curriculum=curriculum,
+        schedule=Schedule(
+            start=start.date() if start else None, cadence_days=cadence_days, due_days=due_days
+        ),
     )
     console.print(
         f"Created cohort {cohort.name!r} in {directory}: "
@@ -325,10 +348,124 @@ def collect(directory: WorkspaceDir, session: SessionId) -> None:
             f"{module}: {len(arrived)} submitted"
             + (f"; missing: {', '.join(missing)}" if missing else "")
         )
+    for module, late in report.late.items():
+        if late:
+            console.print(f"{module}: late: {', '.join(late)}")
     if report.scrubbed:
         console.print(f"Removed saved widget state from {len(report.scrubbed)} notebooks.")
+    for problem in report.invalid:
+        err.print(f"invalid notebook (will be quarantined when graded): {problem}", markup=False)
     for problem in report.checkin_problems:
         err.print(f"check-in skipped: {problem}", markup=False)
+
+
+@cohort_app.command("add")
+def cohort_add(
+    directory: WorkspaceDir,
+    roster: Annotated[Path, typer.Option(help="Roster CSV of the newcomers (same columns).")],
+) -> None:
+    """Add newcomers to a cohort and pair them (by the matching rules) with the unpaired."""
+    from tandem.membership import add_participants
+
+    _print_repair(add_participants(directory, roster))
+
+
+@cohort_app.command("withdraw")
+def cohort_withdraw(
+    directory: WorkspaceDir,
+    participant: Annotated[str, typer.Argument(help="The participant's id.")],
+) -> None:
+    """Withdraw a participant: no further releases or report rows; their data is kept."""
+    from tandem.membership import withdraw
+
+    partner = withdraw(directory, participant)
+    console.print(f"{participant} has withdrawn; their past data is kept until erased.")
+    if partner:
+        console.print(f"{partner} needs a new partner: 'tandem cohort repair {directory}'.")
+
+
+@cohort_app.command("repair")
+def cohort_repair(directory: WorkspaceDir) -> None:
+    """Pair the unpaired juniors and seniors by the matching rules, explaining each pair."""
+    from tandem.membership import repair
+
+    _print_repair(repair(directory))
+
+
+def _print_repair(result: RepairResult) -> None:
+    for line in result.explanations:
+        console.print(line)
+    if not result.pairs:
+        console.print("No new pairs.")
+    if result.unpaired:
+        console.print(f"Still unpaired: {', '.join(result.unpaired)}")
+
+
+@app.command()
+def status(
+    directory: WorkspaceDir,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Where every pair stands on every released module, and what needs you now."""
+    import json
+
+    from tandem.status import cohort_status
+
+    result = cohort_status(directory)
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2))
+        return
+    table = Table(
+        "pair",
+        "module",
+        "learner",
+        "submitted",
+        "lead",
+        "submitted ",
+        "grading",
+        "auto",
+        "feedback",
+        "check-ins",
+        title=f"{result.cohort}",
+    )
+    for r in result.rows:
+        table.add_row(
+            r.pair,
+            r.module,
+            r.learner,
+            r.learner_submission,
+            r.lead,
+            r.lead_submission,
+            r.grading,
+            r.autograded,
+            r.feedback,
+            r.checkins,
+        )
+    console.print(table)
+    if result.withdrawn:
+        console.print(f"Withdrawn: {', '.join(result.withdrawn)}")
+    console.print(result.summary())
+
+
+@app.command()
+def feedback(
+    directory: WorkspaceDir,
+    session: SessionId,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Release feedback even where a written answer is still ungraded."
+        ),
+    ] = False,
+) -> None:
+    """Generate and release nbgrader feedback to each learner whose checkpoint is graded."""
+    from tandem.feedback import release_feedback
+
+    result = release_feedback(directory, session, force=force)
+    for module, learner in result.released:
+        console.print(f"released feedback: {learner} on {module}")
+    for module, learner in result.not_graded:
+        console.print(f"not graded yet: {learner} on {module}")
 
 
 @app.command()

@@ -19,9 +19,9 @@ import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from filelock import FileLock
@@ -45,6 +45,39 @@ NBGRADER_CONFIG = "nbgrader_config.json"
 LOCK_FILE = ".tandem.lock"
 
 
+class Schedule(BaseModel):
+    """When each session happens and when its submissions are due.
+
+    A session's date is its entry in ``sessions``, else ``start`` plus ``cadence_days``
+    for each session before it. Submissions are due ``due_days`` after the session's
+    date, at the end of that day (UTC). Late work is marked late; ``late_penalty: zero``
+    applies nbgrader's penalty (a late submission scores 0) instead of none.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: date | None = None
+    cadence_days: int = Field(default=21, ge=1, le=365)
+    due_days: int = Field(default=7, ge=0, le=365)
+    sessions: dict[str, date] = Field(default_factory=dict)
+    late_penalty: Literal["none", "zero"] = "none"
+
+    def session_date(self, program: Program, session_id: str) -> date | None:
+        if session_id in self.sessions:
+            return self.sessions[session_id]
+        if self.start is None:
+            return None
+        index = [s.id for s in program.sessions].index(program.session(session_id).id)
+        return self.start + timedelta(days=index * self.cadence_days)
+
+    def due(self, program: Program, session_id: str) -> datetime | None:
+        day = self.session_date(program, session_id)
+        if day is None:
+            return None
+        end = datetime.combine(day + timedelta(days=self.due_days), time(23, 59, 59))
+        return end.replace(tzinfo=timezone.utc)
+
+
 class Cohort(BaseModel):
     """The contents of `cohort.yml`."""
 
@@ -58,7 +91,10 @@ class Cohort(BaseModel):
     participants: list[Participant]
     pairs: list[Pair]
     unpaired: list[str] = Field(default_factory=list)
+    withdrawn: list[str] = Field(default_factory=list)
+    former_pairs: list[Pair] = Field(default_factory=list)
     released: list[str] = Field(default_factory=list)
+    schedule: Schedule = Field(default_factory=Schedule)
 
     def participant(self, participant_id: str) -> Participant:
         for person in self.participants:
@@ -140,6 +176,8 @@ class Workspace:
         config.NbGraderAPI.log_level = logging.ERROR
         config.ExecutePreprocessor.timeout = 120
         config.ExecutePreprocessor.extra_arguments = list(QUIET_KERNEL)
+        if self.cohort_file.is_file():
+            config.LateSubmissionPlugin.penalty_method = self.load().schedule.late_penalty
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 
@@ -186,6 +224,7 @@ def init_cohort(
     same_department: SameDepartment = "allowed",
     name: str | None = None,
     curriculum: Path | str | None = None,
+    schedule: Schedule | None = None,
 ) -> Cohort:
     """Create a cohort workspace from a roster.
 
@@ -234,6 +273,7 @@ def init_cohort(
         participants=people,
         pairs=pair_list,
         unpaired=unpaired,
+        schedule=schedule or Schedule(),
     )
     ws.root.mkdir(parents=True, exist_ok=True)
     with ws.locked():
@@ -307,13 +347,35 @@ def release_session(root: Path | str, session_id: str) -> list[Path]:
         session = program.session(session_id)
         api = ws.nbgrader_api()
         written = []
+        due = cohort.schedule.due(program, session_id)
         for module in session.modules:
             written.append(_release_module(ws, cohort, program, module, api))
+            set_due_date(ws, cohort, module.id, due)
             _publish(ws, module.id, api)
         if session_id not in cohort.released:
             cohort.released.append(session_id)
         ws.save(cohort)
     return written
+
+
+def set_due_date(ws: Workspace, cohort: Cohort, module_id: str, due: datetime | None) -> None:
+    """Record a module's due date in the gradebook (nbgrader marks late work from it)."""
+    with ws.gradebook(cohort) as gradebook:
+        gradebook.update_or_create_assignment(
+            module_id, duedate=due.replace(tzinfo=None) if due else None
+        )
+
+
+def due_date(ws: Workspace, cohort: Cohort, module_id: str) -> datetime | None:
+    """A module's due date as the gradebook holds it (naive, UTC), or None."""
+    from nbgrader.api import MissingEntry
+
+    with ws.gradebook(cohort) as gradebook:
+        try:
+            due: datetime | None = gradebook.find_assignment(module_id).duedate
+        except MissingEntry:
+            return None
+    return due
 
 
 def _publish(ws: Workspace, module_id: str, api: NbGraderAPI) -> None:

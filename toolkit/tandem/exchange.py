@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tandem.checkin import CHECKIN_FILE, CheckIn, read_checkin
-from tandem.cohort import Cohort, Workspace
+from tandem.cohort import Cohort, Workspace, due_date
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 
@@ -70,6 +71,14 @@ def submit(ws: Workspace, home: Path, module: str, participant: str) -> None:
     _run_exchange("Submit", _participant_config(ws.nbgrader_config(), home, module, participant))
 
 
+def fetch_feedback(ws: Workspace, home: Path, module: str, participant: str) -> list[Path]:
+    """As ``participant``: fetch released feedback into ``home/<module>/feedback/``."""
+    _run_exchange(
+        "FetchFeedback", _participant_config(ws.nbgrader_config(), home, module, participant)
+    )
+    return sorted((home / module / "feedback").rglob("*.html"))
+
+
 def publish(ws: Workspace, module: str) -> None:
     """Put a released module into the exchange's outbound folder."""
     result = ws.nbgrader_api().release_assignment(module)
@@ -115,7 +124,9 @@ def scrub_submission(folder: Path) -> list[Path]:
 class CollectReport:
     arrived: dict[str, list[str]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
+    late: dict[str, list[str]] = field(default_factory=dict)
     scrubbed: list[Path] = field(default_factory=list)
+    invalid: list[TandemError] = field(default_factory=list)
     checkin_problems: list[TandemError] = field(default_factory=list)
 
 
@@ -168,10 +179,38 @@ def collect_session(root: Path | str, session_id: str) -> CollectReport:
                 p for p in paired if ws.submission_dir(p, module.id).is_dir()
             ]
             report.missing[module.id] = [p for p in paired if p not in report.arrived[module.id]]
+            due = due_date(ws, cohort, module.id)
+            report.late[module.id] = []
             for participant in report.arrived[module.id]:
-                report.scrubbed += scrub_submission(ws.submission_dir(participant, module.id))
+                folder = ws.submission_dir(participant, module.id)
+                report.scrubbed += scrub_submission(folder)
+                report.invalid += _invalid_notebooks(folder)
+                if due is not None and _submitted_after(folder, due):
+                    report.late[module.id].append(participant)
             report.checkin_problems += read_checkins(ws, cohort, module.id)[1]
     return report
+
+
+def _invalid_notebooks(folder: Path) -> list[TandemError]:
+    from tandem.curriculum import read_valid_notebook
+
+    problems: list[TandemError] = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            read_valid_notebook(path)
+        except TandemError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _submitted_after(folder: Path, due: datetime) -> bool:
+    from nbgrader.utils import parse_utc
+
+    stamp = folder / "timestamp.txt"
+    if not stamp.is_file():
+        return False
+    submitted: datetime = parse_utc(stamp.read_text().strip())  # naive, in UTC
+    return submitted > due  # the gradebook's due date is naive UTC too
 
 
 def write_checkin(folder: Path, checkin: CheckIn) -> None:

@@ -102,6 +102,8 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
         pair = cohort.pair_of(participant)
         cohort.participants = [p for p in cohort.participants if p.id != participant]
         cohort.unpaired = [p for p in cohort.unpaired if p != participant]
+        cohort.withdrawn = [p for p in cohort.withdrawn if p != participant]
+        cohort.former_pairs = [p for p in cohort.former_pairs if participant not in p.members]
         if pair is not None:
             cohort.pairs = [p for p in cohort.pairs if p.id != pair.id]
             partner = pair.senior if pair.junior == participant else pair.junior
