@@ -18,6 +18,11 @@ COMMANDS = [
     [],
     ["validate"],
     ["collect"],
+    ["status"],
+    ["feedback"],
+    ["cohort", "add"],
+    ["cohort", "withdraw"],
+    ["cohort", "repair"],
     ["privacy"],
     ["privacy", "export"],
     ["privacy", "erase"],
@@ -309,3 +314,43 @@ def test_grade_reports_a_malformed_check_in_and_still_grades(
     assert code == 0
     assert "graded" in out and "0/2" in out
     assert "check-in skipped" in err and "rating 9 for 'tiny-skill' is outside 1-5" in err
+
+
+def test_status_and_collect_from_the_command_line(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    ws = tmp_path / "c"
+    run(
+        [
+            "cohort",
+            "init",
+            str(ws),
+            "--roster",
+            str(write_roster(ROSTER_2_PAIRS)),
+            "--curriculum",
+            str(tiny_programme),
+            "--start",
+            "2027-01-11",
+            "--cadence-days",
+            "14",
+        ],
+        capsys,
+    )
+    run(["release", str(ws), "s1"], capsys)
+    code, out, _ = run(["collect", str(ws)], capsys)
+    assert code == 0 and "tiny-tech: 0 submitted; missing: j1, s1, j2, s2" in out
+    code, out, _ = run(["status", str(ws), "--json"], capsys)
+    data = json.loads(out)
+    assert len(data["rows"]) == 4 and data["needs"]["missing submissions"] == 4
+    code, out, _ = run(["status", str(ws)], capsys)
+    assert "Needs you now: 4 missing submissions" in out
+    from tandem.cohort import Workspace, due_date
+
+    cohort = Workspace(ws).load()
+    assert str(cohort.schedule.start) == "2027-01-11"
+    assert str(due_date(Workspace(ws), cohort, "tiny-tech")) == "2027-01-18 23:59:59"

@@ -178,3 +178,21 @@ def test_collect_reports_bad_notebooks_and_check_ins_and_carries_on(
     assert bad_checkin.path == ws.submission_dir("s2", "tiny-tech") / "tandem_checkin.json"
     results = {r.participant: r.status for r in grade_session(ws.root, "s1")}
     assert results["s1"] == "quarantined" and results["s2"] == "graded"
+
+
+def test_a_cohort_can_choose_nbgraders_late_penalty(cohort_ws: Workspace, tmp_path: Path) -> None:
+    from tandem.grading import read_score
+
+    ws, homes = cohort_ws, tmp_path / "homes"
+    cohort = ws.load()
+    cohort.schedule.late_penalty = "zero"
+    ws.save(cohort)
+    set_due_date(ws, cohort, "tiny-tech", datetime(2020, 1, 1))
+    _work(ws, homes, "s1", "tiny-tech")
+    submit(ws, homes / "s1", "tiny-tech", "s1")
+    collect_session(ws.root, "s1")
+    grade_session(ws.root, "s1")
+    score = read_score(ws, cohort, "tiny-tech", "s1")
+    assert score is not None and score.late
+    assert (score.auto_score, score.penalty) == (2, 2)  # 'zero': the whole score is taken
+    assert _rows(ws)["pair-01", "tiny-tech"].learner_submission == "late"

@@ -337,8 +337,23 @@ def release(directory: WorkspaceDir, session: SessionId) -> None:
 
 
 @app.command()
-def collect(directory: WorkspaceDir, session: SessionId) -> None:
-    """Collect a session's submissions from the exchange; scrub widget state; check check-ins."""
+def collect(
+    directory: WorkspaceDir,
+    session: Annotated[
+        str | None, typer.Argument(help="A session id. Default: every released session.")
+    ] = None,
+) -> None:
+    """Collect submissions from the exchange: what arrived, what is late, what is missing.
+
+    Strips saved widget state from every submitted notebook and checks the check-ins.
+    """
+    from tandem.cohort import Workspace
+
+    for session_id in [session] if session else Workspace(directory).load().released:
+        _collect_one(directory, session_id)
+
+
+def _collect_one(directory: Path, session: str) -> None:
     from tandem.exchange import collect_session
 
     report = collect_session(directory, session)

@@ -35,6 +35,10 @@ class Score:
     manual_score: float | None
     manual_max: float
     manual_pending: bool
+    late: bool = False
+    #: nbgrader's late penalty (points taken off the total), when the cohort chose one.
+    #: Mastery in reports uses the scores before it: the penalty is about punctuality.
+    penalty: float = 0.0
 
     @property
     def auto_percent(self) -> float:
@@ -85,7 +89,15 @@ def read_score(ws: Workspace, cohort: Cohort, module_id: str, participant_id: st
                         pending = True
                     elif grade.manual_score is not None or grade.auto_score is not None:
                         manual = (manual or 0.0) + grade.score
-        return Score(auto, auto_max, manual, manual_max, pending)
+        return Score(
+            auto,
+            auto_max,
+            manual,
+            manual_max,
+            pending,
+            late=submission.total_seconds_late > 0,
+            penalty=float(submission.late_submission_penalty or 0.0),
+        )
 
 
 def read_grades(

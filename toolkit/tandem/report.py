@@ -65,6 +65,8 @@ def checkpoint_status(
             "manual_score": score.manual_score,
             "manual_max": score.manual_max,
             "manual_pending": score.manual_pending,
+            "late": score.late,
+            "penalty": score.penalty,
         }
     submitted = ws.submission_dir(learner, module.id).is_dir()
     return {
@@ -75,6 +77,8 @@ def checkpoint_status(
         "manual_score": None,
         "manual_max": None,
         "manual_pending": False,
+        "late": False,
+        "penalty": 0.0,
     }
 
 
