@@ -18,6 +18,8 @@ def test_the_report_opens_offline_and_shows_every_pair(demo_cohort: DemoResult, 
     )
     index = demo_cohort.reports.index
     page.goto(index.as_uri())
+    page.get_by_role("link", name="Facilitator's site").click()
+    page.wait_for_load_state()
     links = page.locator("a[href^='pairs/']")
     assert links.count() == 3
     texts = links.all_inner_texts()
@@ -34,8 +36,13 @@ def test_the_report_opens_offline_and_shows_every_pair(demo_cohort: DemoResult, 
     assert page.locator("img").count() >= 1
     assert page.locator("img").first.evaluate("img => img.naturalWidth") > 100
 
+    page.go_back()
+    page.get_by_role("link", name="Pairs to talk to, and why").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Check-ins needed"
+
     page.goto(index.as_uri())
-    page.get_by_role("link", name="Checkpoint results across the cohort").click()
+    page.get_by_role("link", name="Programme report").click()
     page.wait_for_load_state()
     assert "programme report" in page.locator("h1").inner_text()
     assert page.get_by_text("juniors learning management").count() >= 1

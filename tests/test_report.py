@@ -9,28 +9,38 @@ import pytest
 
 from tandem.cohort import Workspace
 from tandem.demo import DemoResult
-from tandem.report import suppress
+from tandem.reportdata import suppress
+
+REPORTS = "reports"
+FACILITATOR = "reports/facilitator"
+PROGRAMME = "reports/programme"
 
 
-def test_index_links_every_pair_and_the_cohort_report(demo_cohort: DemoResult) -> None:
+def test_two_sites_linked_from_an_index_that_names_no_one(demo_cohort: DemoResult) -> None:
     index = demo_cohort.reports.index
     assert index == demo_cohort.workspace / "reports" / "index.html"
     html = index.read_text()
+    assert 'href="programme/index.html"' in html and 'href="facilitator/index.html"' in html
+    site = (demo_cohort.workspace / FACILITATOR / "index.html").read_text()
     for pair in ("pair-01", "pair-02", "pair-03"):
-        assert f'href="pairs/{pair}.html"' in html
-        page = (index.parent / "pairs" / f"{pair}.html").read_text()
+        assert f'href="pairs/{pair}.html"' in site
+        page = (demo_cohort.workspace / FACILITATOR / "pairs" / f"{pair}.html").read_text()
         assert pair in page
-    assert 'href="cohort.html"' in html
     assert demo_cohort.reports.failed == []
+    programme = demo_cohort.workspace / PROGRAMME
+    assert sorted(p.name for p in programme.iterdir()) == ["data.json", "index.html"]
+    for person in demo_cohort.roster.read_text().splitlines()[1:]:
+        pid, name = person.split(",")[:2]
+        assert pid not in html and name not in html
 
 
 def test_pair_report_shows_both_partners_and_their_scores(demo_cohort: DemoResult) -> None:
-    page = (demo_cohort.workspace / "reports" / "pairs" / "pair-01.html").read_text()
+    page = (demo_cohort.workspace / FACILITATOR / "pairs" / "pair-01.html").read_text()
     cohort = Workspace(demo_cohort.workspace).load()
     pair_01 = next(p for p in cohort.pairs if p.id == "pair-01")
     for member in pair_01.members:  # the demo matches its pairs: look the names up
         assert cohort.participant(member).name in page
-    data = json.loads((demo_cohort.workspace / "reports/data/pairs.json").read_text())
+    data = json.loads((demo_cohort.workspace / FACILITATOR / "data" / "pairs.json").read_text())
     pair = next(p for p in data["pairs"] if p["id"] == "pair-01")
     by_module = {c["module"]: c for c in pair["checkpoints"]}
     tech, management = by_module["t1-social-media"], by_module["m1-problem-solving"]
@@ -42,11 +52,18 @@ def test_pair_report_shows_both_partners_and_their_scores(demo_cohort: DemoResul
 
 
 def test_cohort_report_has_both_directions_a_chart_and_no_names(demo_cohort: DemoResult) -> None:
-    reports = demo_cohort.workspace / "reports"
-    page = (reports / "cohort.html").read_text()
+    page = (demo_cohort.workspace / PROGRAMME / "index.html").read_text()
     assert "seniors learning tech" in page and "juniors learning management" in page
     assert "data:image/png;base64," in page  # the matplotlib chart, embedded
-    programme = (reports / "data" / "programme.json").read_text()
+    for section in (
+        "Completion by session",
+        "Mastery per competency",
+        "Confidence against evidence",
+        "Growth in both directions",
+        "How the teaching landed",
+    ):
+        assert section in page
+    programme = (demo_cohort.workspace / PROGRAMME / "data.json").read_text()
     for person in demo_cohort.roster.read_text().splitlines()[1:]:
         pid, name = person.split(",")[:2]
         assert pid not in page and name not in page
@@ -54,13 +71,13 @@ def test_cohort_report_has_both_directions_a_chart_and_no_names(demo_cohort: Dem
 
 
 def test_groups_smaller_than_the_minimum_are_suppressed(demo_cohort: DemoResult) -> None:
-    data = json.loads((demo_cohort.workspace / "reports/data/programme.json").read_text())
+    data = json.loads((demo_cohort.workspace / PROGRAMME / "data.json").read_text())
     assert data["min_group_size"] == 5
     for row in data["modules"]:
         assert row["n"] == 3 and row["suppressed"] and row["mean_percent"] is None
     assert (
         "suppressed (fewer than 5 graded)"
-        in (demo_cohort.workspace / "reports" / "cohort.html").read_text()
+        in (demo_cohort.workspace / PROGRAMME / "index.html").read_text()
     )
 
 
@@ -75,12 +92,9 @@ def test_suppression_threshold() -> None:
 
 
 def test_pages_work_offline_and_hide_code(demo_cohort: DemoResult) -> None:
-    reports = demo_cohort.workspace / "reports"
-    for page in [
-        reports / "index.html",
-        reports / "cohort.html",
-        *(reports / "pairs").glob("*.html"),
-    ]:
+    pages = sorted((demo_cohort.workspace / "reports").rglob("*.html"))
+    assert len(pages) == 7  # index, programme, facilitator index, check-ins, 3 pair pages
+    for page in pages:
         html = page.read_text()
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), page
         assert "<script" not in html and "@import" not in html
@@ -88,7 +102,7 @@ def test_pages_work_offline_and_hide_code(demo_cohort: DemoResult) -> None:
 
 
 def test_check_ins_reach_the_pair_report_and_only_shared_text(demo_cohort: DemoResult) -> None:
-    data = json.loads((demo_cohort.workspace / "reports/data/pairs.json").read_text())
+    data = json.loads((demo_cohort.workspace / FACILITATOR / "data" / "pairs.json").read_text())
     checkpoints = [c for p in data["pairs"] for c in p["checkpoints"]]
     rated = [c for c in checkpoints if c["self_assessment"]["before"]]
     assert rated, "the demo's learners rate themselves"
@@ -98,9 +112,9 @@ def test_check_ins_reach_the_pair_report_and_only_shared_text(demo_cohort: DemoR
     assert any(c["feedback_to_lead"] for c in checkpoints)
     shared = [r for c in checkpoints for r in c["shared_reflections"]]
     assert shared and all(r["text"] for r in shared)
-    page = (demo_cohort.workspace / "reports" / "pairs" / "pair-01.html").read_text()
+    page = (demo_cohort.workspace / FACILITATOR / "pairs" / "pair-01.html").read_text()
     assert "Self-ratings, before and after" in page and "Feedback each lead received" in page
-    programme = (demo_cohort.workspace / "reports/data/programme.json").read_text()
+    programme = (demo_cohort.workspace / PROGRAMME / "data.json").read_text()
     for r in shared:
         assert r["text"] not in programme  # the programme report carries no free text
 
@@ -109,8 +123,8 @@ def test_a_damaged_check_in_is_listed_and_skipped(demo_cohort: DemoResult) -> No
     assert len(demo_cohort.reports.checkin_problems) == 1
     [problem] = demo_cohort.reports.checkin_problems
     assert problem.path is not None and problem.path.name == "tandem_checkin.json"
-    index = demo_cohort.reports.index.read_text()
-    assert "Check-ins skipped" in index and "Invalid JSON" in index
+    site = (demo_cohort.workspace / FACILITATOR / "index.html").read_text()
+    assert "Check-ins skipped" in site and "Invalid JSON" in site
 
 
 def _pairs_with_ratings(count: int) -> list[dict[str, object]]:
@@ -141,7 +155,7 @@ def test_growth_and_teaching_are_suppressed_below_five_people(
     demo_cohort: DemoResult, people: int, suppressed: bool
 ) -> None:
     from tandem.cohort import Workspace
-    from tandem.report import programme_data
+    from tandem.reportdata import programme_data
 
     ws = Workspace(demo_cohort.workspace)
     cohort = ws.load()
@@ -155,3 +169,28 @@ def test_growth_and_teaching_are_suppressed_below_five_people(
     assert juniors["clarity"] == (None if suppressed else 4.0)
     [row] = data["modules"]
     assert row["mean_percent"] == (None if suppressed else 52.0)
+
+
+def test_the_check_in_list_gives_reasons(demo_cohort: DemoResult) -> None:
+    data = json.loads((demo_cohort.workspace / FACILITATOR / "data" / "pairs.json").read_text())
+    needed = {c["pair"]: c["reasons"] for c in data["checkins_needed"]}
+    expected = {}
+    for pair in data["pairs"]:
+        reasons = []
+        for c in pair["checkpoints"]:
+            feedback = c["feedback_to_lead"] or {}
+            if any(
+                feedback.get(a) is not None and feedback[a] <= 2
+                for a in ("clarity", "relevance", "pace")
+            ):
+                reasons.append("low feedback")
+        if reasons:
+            expected[pair["id"]] = reasons
+    assert set(needed) == set(expected)
+    for pair_id, reasons in needed.items():
+        assert len([r for r in reasons if r.startswith("low feedback")]) == len(expected[pair_id])
+    page = (demo_cohort.workspace / FACILITATOR / "check-ins.html").read_text()
+    for pair_id in needed:
+        assert f"{pair_id}.html" in page
+    programme = json.loads((demo_cohort.workspace / PROGRAMME / "data.json").read_text())
+    assert programme["pairs_needing_checkin"] == len(needed)
