@@ -58,8 +58,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_lab(root: Path, state: Path, env: dict[str, str]) -> Lab:
-    """Start JupyterLab on 127.0.0.1 with a random token; wait until it answers."""
+def start_lab(root: Path, state: Path, env: dict[str, str], cwd: Path | None = None) -> Lab:
+    """Start JupyterLab on 127.0.0.1 with a random token; wait until it answers.
+
+    ``cwd`` is the server's working directory (default: this process's). nbgrader's
+    server extensions take the course directory and ``nbgrader_config.json`` from it.
+    """
     token = secrets.token_hex(16)
     port = _free_port()
     settings = state / "settings"
@@ -91,6 +95,7 @@ def start_lab(root: Path, state: Path, env: dict[str, str]) -> Lab:
             "--LabApp.expose_app_in_browser=True",
         ],
         env=environment,
+        cwd=cwd,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )

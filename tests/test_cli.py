@@ -19,6 +19,7 @@ COMMANDS = [
     ["validate"],
     ["collect"],
     ["status"],
+    ["export"],
     ["feedback"],
     ["cohort", "add"],
     ["cohort", "withdraw"],

@@ -139,6 +139,9 @@ def test_withdraw_add_and_repair(
     assert "re-pair s2" in cohort_status(ws.root).summary()
     context = json.loads((ws.folder("release") / "tiny-tech" / "tandem_context.json").read_text())
     assert "j2" not in context["participants"]  # no further releases reach them
+    outbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id / "outbound"
+    for folder in (ws.folder("release"), outbound):  # still readable by every participant
+        assert (folder / "tiny-tech" / "tandem_context.json").stat().st_mode & 0o777 == 0o644
     assert {r.pair for r in cohort_status(ws.root).rows} == {"pair-01"}  # nor report rows
     with ws.gradebook(cohort) as gradebook:  # history kept
         assert "j2" in {s.id for s in gradebook.students}

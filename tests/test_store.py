@@ -59,6 +59,7 @@ def test_every_revision_is_kept_in_order_with_a_timestamp(tmp_path: Path) -> Non
     assert store.path(KEY) == tmp_path / "ada" / "spring-2027" / "t1-social-media" / (
         "t1-what-next.json"
     )
+    assert store.path(KEY).stat().st_mode & 0o777 == 0o600  # the author's eyes only
 
 
 def _hammer(root: str, writer: int, count: int) -> None:

@@ -600,6 +600,41 @@ def new_module_command(
     console.print("Now fill in the TODOs, then run 'tandem validate'.")
 
 
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+@app.command("export")
+def export_command(
+    directory: WorkspaceDir,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="csv (for spreadsheets: text that could run as a formula is prefixed "
+            "with ') or json (values exactly as held).",
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the files. Default: DIR/exports/.")
+    ] = None,
+) -> None:
+    """Export scores and check-ins for the facilitator: scores.<fmt> and checkins.<fmt>."""
+    from tandem.cohort import Workspace
+    from tandem.exchange import session_checkin_problems
+    from tandem.export import export_cohort
+
+    written = export_cohort(
+        directory, out or directory / "exports", "csv" if fmt is ExportFormat.csv else "json"
+    )
+    for path in written:
+        console.print(f"wrote {path}", markup=False, highlight=False)
+    for session in Workspace(directory).load().released:
+        for problem in session_checkin_problems(directory, session):
+            err.print(f"check-in skipped: {problem}", markup=False)
+
+
 PrivacyWorkspace = Annotated[
     Path | None,
     typer.Option("--workspace", help="A cohort workspace (the facilitator's side) to include."),

@@ -39,11 +39,19 @@ def under(root: Path, *parts: str) -> Path:
     return path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file, fsync and rename: never a torn file."""
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` via a temp file, fsync and rename: never a torn file.
+
+    The file keeps the permissions of the file it replaces, else gets ``mode`` (default
+    0o644: readable by others, as files in nbgrader's exchange must be). Pass 0o600 for
+    what only its owner may read.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()

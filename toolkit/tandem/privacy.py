@@ -7,8 +7,8 @@ either or both.
 Erasure removes the participant from ``cohort.yml`` (their partner becomes unpaired),
 their folders in ``submitted/``, ``autograded/``, ``feedback/`` and ``quarantine/``, their
 submissions in the exchange's inbound folder, their gradebook rows (then compacts the
-database so no deleted row lingers in the file), their entries in run manifests, and
-every report: reports are rebuilt without them when they had been built before.
+database so no deleted row lingers in the file), their entries in run manifests, the
+exports, and every report: reports are rebuilt without them when they had been built.
 """
 
 from __future__ import annotations
@@ -95,10 +95,34 @@ def erase_participant(
 
 
 def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
+    """Files first, then the gradebook and cohort.yml: if a file cannot be removed (e.g. an
+    exchange copy owned by the participant's own account), nothing is forgotten yet and
+    the command can be run again once the permission is fixed."""
     removed: list[str] = []
     with ws.locked():
         cohort = ws.load()
         cohort.participant(participant)  # raises if unknown
+        inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id / "inbound"
+        targets = [(ws.folder(f) / participant, f"{f}/{participant}/") for f in PERSONAL_FOLDERS]
+        if inbound.is_dir():
+            targets += [
+                (e, f"exchange inbound: {e.name}") for e in sorted(inbound.glob(f"{participant}+*"))
+            ]
+        for target, label in targets:
+            if not target.exists():
+                continue
+            try:
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            except OSError as exc:
+                raise CohortError(
+                    f"cannot remove {target}: {exc.strerror or exc}. Nothing else was changed "
+                    "for this step; fix the permission (e.g. as root) and run the command "
+                    "again",
+                    path=target,
+                ) from None
+            removed.append(label)
+        removed += _erase_from_gradebook(ws, cohort, participant)
+        removed += _erase_from_runs(ws, participant)
         pair = cohort.pair_of(participant)
         cohort.participants = [p for p in cohort.participants if p.id != participant]
         cohort.unpaired = [p for p in cohort.unpaired if p != participant]
@@ -112,19 +136,12 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
         ws.save(cohort)
         if refresh_contexts(ws, cohort):
             removed.append("context files of released modules: rewritten without them")
-        for folder in PERSONAL_FOLDERS:
-            target = ws.folder(folder) / participant
-            if target.exists():
-                shutil.rmtree(target)
-                removed.append(f"{folder}/{participant}/")
-        inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id / "inbound"
-        for entry in sorted(inbound.glob(f"{participant}+*")) if inbound.is_dir() else []:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-            removed.append(f"exchange inbound: {entry.name}")
-        removed += _erase_from_gradebook(ws, cohort, participant)
-        removed += _erase_from_runs(ws, participant)
+    if ws.folder("exports").is_dir():
+        shutil.rmtree(ws.folder("exports"))
+        removed.append("exports/: removed (export again when needed)")
     if (ws.folder("reports") / "index.html").exists():
         shutil.rmtree(ws.folder("reports"))
+        shutil.rmtree(ws.folder("runs") / "notebooks", ignore_errors=True)
         from tandem.report import build_reports
 
         build_reports(ws.root)

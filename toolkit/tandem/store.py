@@ -100,7 +100,7 @@ class Store:
             with self._lock(path):
                 document = self._read(path) or {"key": asdict(key), "revisions": []}
                 document["revisions"].append(asdict(revision))
-                atomic_write_text(path, json.dumps(document, ensure_ascii=True))
+                atomic_write_text(path, json.dumps(document, ensure_ascii=True), mode=0o600)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
         return revision
