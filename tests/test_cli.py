@@ -19,6 +19,7 @@ COMMANDS = [
     ["validate"],
     ["collect"],
     ["status"],
+    ["lab"],
     ["export"],
     ["feedback"],
     ["cohort", "add"],

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tandem.cohort import Workspace
 from tandem.demo import DemoResult
 from tandem.reportdata import suppress
+
+from .conftest import ROSTER_2_PAIRS
 
 REPORTS = "reports"
 FACILITATOR = "reports/facilitator"
@@ -114,6 +118,7 @@ def test_check_ins_reach_the_pair_report_and_only_shared_text(demo_cohort: DemoR
     assert shared and all(r["text"] for r in shared)
     page = (demo_cohort.workspace / FACILITATOR / "pairs" / "pair-01.html").read_text()
     assert "Self-ratings, before and after" in page and "Feedback each lead received" in page
+    assert "Sessions done: " in page
     programme = (demo_cohort.workspace / PROGRAMME / "data.json").read_text()
     for r in shared:
         assert r["text"] not in programme  # the programme report carries no free text
@@ -194,3 +199,72 @@ def test_the_check_in_list_gives_reasons(demo_cohort: DemoResult) -> None:
         assert f"{pair_id}.html" in page
     programme = json.loads((demo_cohort.workspace / PROGRAMME / "data.json").read_text())
     assert programme["pairs_needing_checkin"] == len(needed)
+
+
+def test_check_in_reasons_from_known_data(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> None:
+    from datetime import datetime
+
+    from tandem.cohort import init_cohort, release_session, set_due_date
+    from tandem.reportdata import checkin_list
+
+    init_cohort(tmp_path / "c", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
+    ws = Workspace(tmp_path / "c")
+    release_session(ws.root, "s1")
+    cohort = ws.load()
+    set_due_date(ws, cohort, "tiny-tech", datetime(2027, 3, 1, 23, 59, 59))
+
+    def checkpoint(module: str, learner: str, status: str, **extra: object) -> dict[str, object]:
+        return {
+            "module": module,
+            "title": module.title(),
+            "learner": learner,
+            "status": status,
+            "feedback_to_lead": extra.get("feedback"),
+            "self_assessment": extra.get("ratings", {"before": {}, "after": {}}),
+        }
+
+    pairs = [
+        {
+            "id": "pair-01",
+            "junior": {"name": "Ada Junior"},
+            "senior": {"name": "Sam Senior"},
+            "checkpoints": [
+                checkpoint("tiny-tech", "s1", "missing"),
+                checkpoint(
+                    "tiny-mgmt",
+                    "j1",
+                    "graded",
+                    feedback={"clarity": 2, "relevance": 4, "pace": 1, "comment": ""},
+                    ratings={"before": {"tiny-lead": 4}, "after": {"tiny-lead": 3}},
+                ),
+            ],
+        },
+        {
+            "id": "pair-02",
+            "junior": {"name": "Bo Junior"},
+            "senior": {"name": "Kim Senior"},
+            "checkpoints": [
+                checkpoint(
+                    "tiny-tech",
+                    "s2",
+                    "graded",
+                    feedback={"clarity": 3, "relevance": 3, "pace": 3, "comment": ""},
+                    ratings={"before": {"tiny-skill": 2}, "after": {"tiny-skill": 4}},
+                ),
+                checkpoint("tiny-mgmt", "j2", "missing"),
+            ],
+        },  # no due date: not yet missed
+    ]
+    before_due = checkin_list(
+        ws, cohort, ws.program(cohort), pairs, now=datetime(2027, 3, 1, 12, 0)
+    )
+    after_due = checkin_list(ws, cohort, ws.program(cohort), pairs, now=datetime(2027, 3, 2, 9, 0))
+    assert [c["pair"] for c in after_due] == ["pair-01"]
+    assert after_due[0]["reasons"] == [
+        "s1: Sam Senior has not submitted Tiny-Tech (due 01 Mar 2027)",
+        "low feedback for the lead of Tiny-Mgmt: clarity 2, pace 1",
+        "Ada Junior's self-ratings fell on Tiny-Mgmt: tiny-lead 4->3",
+    ]
+    assert len(before_due[0]["reasons"]) == 2  # nothing is missed before the due date

@@ -416,6 +416,24 @@ def _print_repair(result: RepairResult) -> None:
         console.print(f"Still unpaired: {', '.join(result.unpaired)}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def lab(ctx: typer.Context, directory: WorkspaceDir) -> None:
+    """Open the cohort in JupyterLab, with nbgrader's formgrader for its course.
+
+    nbgrader takes the course and its nbgrader_config.json from the server's working
+    directory, so JupyterLab is started inside the workspace. Extra options go to
+    `jupyter lab`.
+    """
+    import os
+
+    from tandem.cohort import Workspace
+
+    ws = Workspace(directory)
+    ws.load()  # a clear error if this is not a cohort
+    os.chdir(ws.root)
+    os.execvp(sys.executable, [sys.executable, "-m", "jupyterlab", *ctx.args])
+
+
 @app.command()
 def status(
     directory: WorkspaceDir,

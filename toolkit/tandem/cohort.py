@@ -293,6 +293,9 @@ def init_cohort(
             {
                 "CourseDirectory": {"course_id": cohort.course_id},
                 "Exchange": {"root": str(ws.folder("exchange"))},
+                # formgrader's Manage Assignments page otherwise shows the whole server
+                # configuration, the login token included
+                "FormgradeExtension": {"debug": False},
             },
         )
         _sync_students(ws, cohort)

@@ -23,7 +23,13 @@ from tandem.errors import TandemError
 from tandem.exchange import read_checkins
 from tandem.fsutil import atomic_write_json, atomic_write_text
 from tandem.htmlpage import link_list, page
-from tandem.reportdata import checkin_list, pair_data, programme_data, released_modules
+from tandem.reportdata import (
+    checkin_list,
+    pair_data,
+    programme_data,
+    released_modules,
+    session_of,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ def build_report_data(ws: Workspace) -> ReportData:
         checkins[module.id], skipped = read_checkins(ws, cohort, module.id)
         problems += skipped
     pairs = pair_data(ws, cohort, modules, checkins)
+    sessions = session_of(program)
+    for pair in pairs:
+        for checkpoint in pair["checkpoints"]:
+            checkpoint["session"] = sessions[checkpoint["module"]]
     needed = checkin_list(ws, cohort, program, pairs)
     sites = Sites(ws.folder("reports"))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
