@@ -139,6 +139,7 @@ def _pairs_with_ratings(count: int) -> list[dict[str, object]]:
                 {
                     "module": "t1-social-media",
                     "track": "tech",
+                    "learner": f"s{i}",
                     "status": "graded",
                     "auto_percent": 50.0 + i,
                     "manual_pending": False,
@@ -268,3 +269,24 @@ def test_check_in_reasons_from_known_data(
         "Ada Junior's self-ratings fell on Tiny-Mgmt: tiny-lead 4->3",
     ]
     assert len(before_due[0]["reasons"]) == 2  # nothing is missed before the due date
+
+
+def test_teaching_ratings_are_suppressed_by_people_not_by_ratings() -> None:
+    from tandem.reportdata import teaching_data
+
+    many_ratings_few_people = [
+        {
+            "checkpoints": [
+                {
+                    "track": "tech",
+                    "learner": f"s{person}",
+                    "feedback_to_lead": {"clarity": 5, "relevance": 5, "pace": 5},
+                }
+                for _ in range(6)
+            ]
+        }
+        for person in range(3)
+    ]
+    [juniors, _] = teaching_data([], many_ratings_few_people, 5)
+    assert (juniors["n"], juniors["people"], juniors["suppressed"]) == (18, 3, True)
+    assert juniors["clarity"] is None

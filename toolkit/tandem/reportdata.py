@@ -169,20 +169,29 @@ def teaching_data(
         ("tech", "juniors teaching seniors"),
         ("management", "seniors teaching juniors"),
     ):
-        given = [
-            c["feedback_to_lead"]
+        rated = [
+            c
             for p in pairs
             for c in p["checkpoints"]
             if c["track"] == track and c["feedback_to_lead"]
         ]
+        # Suppression counts people, not ratings: three learners rating six modules each
+        # are still three people.
+        people = len({c["learner"] for c in rated})
+        hidden = people < min_group_size
         row: dict[str, Any] = {
             "direction": teacher,
-            "n": len(given),
-            "suppressed": len(given) < min_group_size,
+            "n": len(rated),
+            "people": people,
+            "suppressed": hidden,
         }
         for aspect in ("clarity", "relevance", "pace"):
-            scores = [f[aspect] for f in given if f.get(aspect) is not None]
-            row[aspect] = _mean_or_suppressed(scores, min_group_size)
+            scores = [
+                c["feedback_to_lead"][aspect]
+                for c in rated
+                if c["feedback_to_lead"].get(aspect) is not None
+            ]
+            row[aspect] = None if hidden else _mean_or_suppressed(scores, min_group_size)
         rows.append(row)
     return rows
 
