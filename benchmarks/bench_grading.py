@@ -98,7 +98,7 @@ def main() -> None:
                         str(out / f"cli-{pair.id}.ipynb"),
                         "-p",
                         "data_path",
-                        str(data.pairs_file),
+                        str(data.sites.pairs_file),
                         "-p",
                         "pair_id",
                         pair.id,
@@ -113,7 +113,7 @@ def main() -> None:
                 id=p.id,
                 notebook=template("pair_report.ipynb"),
                 output=out / f"tandem-{p.id}.ipynb",
-                parameters={"data_path": str(data.pairs_file), "pair_id": p.id},
+                parameters={"data_path": str(data.sites.pairs_file), "pair_id": p.id},
             )
             for p in cohort.pairs
         ]
