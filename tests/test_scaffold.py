@@ -165,13 +165,13 @@ def test_a_named_new_session_and_partner_id(tiny_programme: Path) -> None:
 
 
 def test_the_shipped_layout_numbers_the_next_session_and_keeps_comments(tmp_path: Path) -> None:
-    """A copy of the real curriculum: mixed list styles, comments, six sessions."""
+    """A copy of the real curriculum: its comments, flow lists, six sessions."""
     for folder in ("curriculum", "exercises"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     manifest = tmp_path / "curriculum" / "program.yml"
     original = manifest.read_text()
-    # session-02 lists its modules at the key's own indent: take its management module out
-    start = original.index("    - id: m2-prioritisation-delegation")
+    # take session-02's management module out, then scaffold one back into that session
+    start = original.index("      - id: m2-prioritisation-delegation")
     end = original.index("  - id: session-03")
     manifest.write_text(original[:start] + "\n" + original[end:])
 
