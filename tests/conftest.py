@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tandem.cohort import Workspace, init_cohort, release_session
 from tandem.demo import DemoResult, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,17 @@ s1,Sam Senior,sam@example.org,senior,Operations
 j2,Bo Junior,bo@example.org,junior,Sales
 s2,Kim Senior,kim@example.org,senior,Finance
 """
+
+
+@pytest.fixture
+def tiny_cohort(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> Workspace:
+    """A cohort of two pairs on the tiny programme, its one session released."""
+    init_cohort(tmp_path / "cohort", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
+    ws = Workspace(tmp_path / "cohort")
+    release_session(ws.root, "s1")
+    return ws
 
 
 @pytest.fixture(scope="session")

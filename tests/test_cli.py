@@ -39,6 +39,14 @@ COMMANDS = [
 ]
 
 
+def cli_init(
+    ws: Path, roster: Path, programme: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str, str]:
+    """`tandem cohort init WS --roster ROSTER --curriculum PROGRAMME [EXTRA...]` through main()."""
+    argv = ["cohort", "init", str(ws), "--roster", str(roster), "--curriculum", str(programme)]
+    return run([*argv, *extra], capsys)
+
+
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -59,18 +67,7 @@ def test_every_command_explains_itself(
 def test_missing_roster_file_is_one_line_and_non_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(
-        [
-            "cohort",
-            "init",
-            str(tmp_path / "c"),
-            "--roster",
-            str(tmp_path / "missing.csv"),
-            "--curriculum",
-            str(MANIFEST),
-        ],
-        capsys,
-    )
+    code, _, err = cli_init(tmp_path / "c", tmp_path / "missing.csv", MANIFEST, capsys)
     assert code == 1
     lines = err.strip().splitlines()
     assert lines == [f"tandem: error: {tmp_path / 'missing.csv'}: roster file not found"]
@@ -100,20 +97,7 @@ def test_cohort_init_and_release(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     roster = write_roster(ROSTER_2_PAIRS)
-    code, out, _ = run(
-        [
-            "cohort",
-            "init",
-            str(tmp_path / "c"),
-            "--roster",
-            str(roster),
-            "--curriculum",
-            str(tiny_programme),
-            "--name",
-            "Pilot",
-        ],
-        capsys,
-    )
+    code, out, _ = cli_init(tmp_path / "c", roster, tiny_programme, capsys, "--name", "Pilot")
     assert code == 0 and "4 participants, 2 pairs" in out
     code, out, _ = run(["release", str(tmp_path / "c"), "s1"], capsys)
     assert code == 0 and "Released tiny-tech" in out and "Released tiny-mgmt" in out
@@ -263,18 +247,7 @@ def test_privacy_export_from_the_command_line(
 ) -> None:
     import json
 
-    run(
-        [
-            "cohort",
-            "init",
-            str(tmp_path / "c"),
-            "--roster",
-            str(write_roster(ROSTER_2_PAIRS)),
-            "--curriculum",
-            str(tiny_programme),
-        ],
-        capsys,
-    )
+    cli_init(tmp_path / "c", write_roster(ROSTER_2_PAIRS), tiny_programme, capsys)
     code, out, _ = run(["privacy", "export", "j1", "--workspace", str(tmp_path / "c")], capsys)
     assert code == 0
     data = json.loads(out)
@@ -292,18 +265,7 @@ def test_grade_reports_a_malformed_check_in_and_still_grades(
     import shutil
 
     ws = tmp_path / "c"
-    run(
-        [
-            "cohort",
-            "init",
-            str(ws),
-            "--roster",
-            str(write_roster(ROSTER_2_PAIRS)),
-            "--curriculum",
-            str(tiny_programme),
-        ],
-        capsys,
-    )
+    cli_init(ws, write_roster(ROSTER_2_PAIRS), tiny_programme, capsys)
     run(["release", str(ws), "s1"], capsys)
     submitted = ws / "submitted" / "s1" / "tiny-tech"
     shutil.copytree(ws / "release" / "tiny-tech", submitted)
@@ -327,21 +289,15 @@ def test_status_and_collect_from_the_command_line(
     import json
 
     ws = tmp_path / "c"
-    run(
-        [
-            "cohort",
-            "init",
-            str(ws),
-            "--roster",
-            str(write_roster(ROSTER_2_PAIRS)),
-            "--curriculum",
-            str(tiny_programme),
-            "--start",
-            "2027-01-11",
-            "--cadence-days",
-            "14",
-        ],
+    cli_init(
+        ws,
+        write_roster(ROSTER_2_PAIRS),
+        tiny_programme,
         capsys,
+        "--start",
+        "2027-01-11",
+        "--cadence-days",
+        "14",
     )
     run(["release", str(ws), "s1"], capsys)
     code, out, _ = run(["collect", str(ws)], capsys)

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tandem.cohort import Workspace, init_cohort, release_session
+from tandem.cohort import Workspace, init_cohort
 from tandem.demo import submission
 from tandem.errors import GradingError
 from tandem.grading import grade_session
@@ -28,16 +28,6 @@ def _submit(ws: Workspace, participant: str, module: str, quality: str) -> None:
         student = nbformat.read(release / source.name, as_version=4)
         filled = submission(nbformat.read(source, as_version=4), student, quality)
         nbformat.write(filled, target / source.name)
-
-
-@pytest.fixture
-def tiny_cohort(
-    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
-) -> Workspace:
-    init_cohort(tmp_path / "cohort", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
-    ws = Workspace(tmp_path / "cohort")
-    release_session(ws.root, "s1")
-    return ws
 
 
 def test_a_broken_submission_is_quarantined_and_the_rest_graded(tiny_cohort: Workspace) -> None:

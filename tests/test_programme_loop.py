@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tandem.checkin import load_context
-from tandem.cohort import Workspace, init_cohort, release_session, set_due_date
+from tandem.cohort import Workspace, set_due_date
 from tandem.exchange import collect_session, fetch, fetch_feedback, submit
 from tandem.feedback import FeedbackPending, release_feedback
 from tandem.grading import grade_session
@@ -22,7 +22,7 @@ from tandem.status import StatusRow, cohort_status
 from tandem.store import Store
 from tandem.widgets import Where, reflection
 
-from .conftest import FIXTURES, ROSTER_2_PAIRS
+from .conftest import FIXTURES
 
 MODULES = ("tiny-tech", "tiny-mgmt")
 
@@ -53,16 +53,8 @@ def _rows(ws: Workspace) -> dict[tuple[str, str], StatusRow]:
     return {(r.pair, r.module): r for r in cohort_status(ws.root).rows}
 
 
-@pytest.fixture
-def cohort_ws(tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]) -> Workspace:
-    init_cohort(tmp_path / "cohort", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
-    ws = Workspace(tmp_path / "cohort")
-    release_session(ws.root, "s1")
-    return ws
-
-
-def test_the_whole_loop_with_one_late_submission(cohort_ws: Workspace, tmp_path: Path) -> None:
-    ws, homes = cohort_ws, tmp_path / "homes"
+def test_the_whole_loop_with_one_late_submission(tiny_cohort: Workspace, tmp_path: Path) -> None:
+    ws, homes = tiny_cohort, tmp_path / "homes"
     rows = _rows(ws)
     assert len(rows) == 4
     assert {r.learner_submission for r in rows.values()} == {"missing"}
@@ -130,9 +122,9 @@ def test_the_whole_loop_with_one_late_submission(cohort_ws: Workspace, tmp_path:
 
 
 def test_withdraw_add_and_repair(
-    cohort_ws: Workspace, tmp_path: Path, write_roster: Callable[..., Path]
+    tiny_cohort: Workspace, tmp_path: Path, write_roster: Callable[..., Path]
 ) -> None:
-    ws = cohort_ws
+    ws = tiny_cohort
     assert withdraw(ws.root, "j2") == "s2"
     cohort = ws.load()
     assert [p.id for p in cohort.pairs] == ["pair-01"] and cohort.unpaired == ["s2"]
@@ -162,9 +154,9 @@ def test_withdraw_add_and_repair(
 
 
 def test_collect_reports_bad_notebooks_and_check_ins_and_carries_on(
-    cohort_ws: Workspace, tmp_path: Path
+    tiny_cohort: Workspace, tmp_path: Path
 ) -> None:
-    ws, homes = cohort_ws, tmp_path / "homes"
+    ws, homes = tiny_cohort, tmp_path / "homes"
     for participant in ("s1", "s2"):
         _work(ws, homes, participant, "tiny-tech")
     shutil.copy(
@@ -183,10 +175,10 @@ def test_collect_reports_bad_notebooks_and_check_ins_and_carries_on(
     assert results["s1"] == "quarantined" and results["s2"] == "graded"
 
 
-def test_a_cohort_can_choose_nbgraders_late_penalty(cohort_ws: Workspace, tmp_path: Path) -> None:
+def test_a_cohort_can_choose_nbgraders_late_penalty(tiny_cohort: Workspace, tmp_path: Path) -> None:
     from tandem.grading import read_score
 
-    ws, homes = cohort_ws, tmp_path / "homes"
+    ws, homes = tiny_cohort, tmp_path / "homes"
     cohort = ws.load()
     cohort.schedule.late_penalty = "zero"
     ws.save(cohort)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from tandem.cohort import Workspace
 from tandem.demo import DemoResult
 from tandem.reportdata import suppress
-
-from .conftest import ROSTER_2_PAIRS
 
 REPORTS = "reports"
 FACILITATOR = "reports/facilitator"
@@ -202,17 +198,13 @@ def test_the_check_in_list_gives_reasons(demo_cohort: DemoResult) -> None:
     assert programme["pairs_needing_checkin"] == len(needed)
 
 
-def test_check_in_reasons_from_known_data(
-    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
-) -> None:
+def test_check_in_reasons_from_known_data(tiny_cohort: Workspace) -> None:
     from datetime import datetime
 
-    from tandem.cohort import init_cohort, release_session, set_due_date
+    from tandem.cohort import set_due_date
     from tandem.reportdata import checkin_list
 
-    init_cohort(tmp_path / "c", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
-    ws = Workspace(tmp_path / "c")
-    release_session(ws.root, "s1")
+    ws = tiny_cohort
     cohort = ws.load()
     set_due_date(ws, cohort, "tiny-tech", datetime(2027, 3, 1, 23, 59, 59))
 
