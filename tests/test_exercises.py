@@ -17,7 +17,7 @@ import nbformat
 import pytest
 import yaml
 
-from tandem.batch import Job, execute_job
+from tandem.batch import Job, execute_job, folder_inputs
 from tandem.cohort import Workspace, init_cohort, release_session
 from tandem.curriculum import load_program
 from tandem.demo import submission
@@ -138,8 +138,14 @@ def test_the_released_lesson_runs_inside_its_assignment_folder(
 ) -> None:
     """The lesson travels with the checkpoint (with its data) and must run where it lands."""
     lesson = graded.folder("release") / module / Path(PROGRAM.module(module).lesson).name
-    job = Job(id=module, notebook=lesson, output=tmp_path / lesson.name)
-    execute_job(job)
+    job = Job(
+        id=module,
+        notebook=lesson,
+        output=tmp_path / lesson.name,
+        inputs=folder_inputs(lesson.parent, exclude=(lesson.name,)),
+    )
+    record = execute_job(job)
+    assert record.status == "done", record.error
     executed = nbformat.read(job.output, as_version=4)
     errors = [
         o

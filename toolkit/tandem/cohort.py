@@ -27,11 +27,11 @@ import yaml
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tandem.batch import QUIET_KERNEL
 from tandem.checkin import CONTEXT_FILE
 from tandem.curriculum import Module, Program, Role, load_program
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text, check_id, replace_tree, slugify
+from tandem.jobs import QUIET_KERNEL
 from tandem.roster import Pair, Participant, load_pairs, load_roster, pairs_in_roster_order
 
 if TYPE_CHECKING:

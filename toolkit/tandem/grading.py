@@ -8,7 +8,6 @@ moved to ``quarantine/`` with the reason, never graded silently.
 from __future__ import annotations
 
 import shutil
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from tandem.batch import RunOptions
 from tandem.cohort import Cohort, Workspace
-from tandem.curriculum import Module, read_valid_notebook
-from tandem.errors import NotebookError
+from tandem.curriculum import Module
 from tandem.exchange import scrub_submission
 from tandem.fsutil import atomic_write_json, atomic_write_text
 
@@ -54,6 +53,7 @@ class CheckpointResult:
     score: Score | None = None
     error: str | None = None
     seconds: float = 0.0
+    note: str | None = None  # e.g. a kernel that died once and was run again
 
 
 @contextmanager
@@ -118,12 +118,6 @@ def read_grades(
         }
 
 
-def check_submission(folder: Path) -> None:
-    """Raise :class:`NotebookError` if a notebook in ``folder`` is not valid nbformat."""
-    for path in sorted(folder.glob("*.ipynb")):
-        read_valid_notebook(path)
-
-
 def quarantine(ws: Workspace, folder: Path, participant: str, module: str, reason: str) -> Path:
     """Move a refused submission aside, with a README saying why. Nothing is deleted."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -134,54 +128,68 @@ def quarantine(ws: Workspace, folder: Path, participant: str, module: str, reaso
     return target
 
 
-def grade_module(ws: Workspace, cohort: Cohort, module: Module) -> list[CheckpointResult]:
-    """Autograde every learner's submission of ``module``; one failure never stops the rest."""
-    api = ws.nbgrader_api()
-    results = []
-    for pair, learner in cohort.learners(module):
-        started = time.perf_counter()
-        folder = ws.submission_dir(learner, module.id)
-        if not folder.is_dir():
-            results.append(CheckpointResult(module.id, learner, pair.id, "missing"))
-            continue
-        try:
-            check_submission(folder)
-        except NotebookError as exc:
-            quarantine(ws, folder, learner, module.id, str(exc))
-            results.append(
-                CheckpointResult(module.id, learner, pair.id, "quarantined", error=str(exc))
-            )
-            continue
-        scrub_submission(folder)  # never let saved widget state reach the gradebook
-        with quiet_nbgrader():
-            outcome = api.autograde(module.id, learner, force=True, create=False)
-        elapsed = time.perf_counter() - started
-        if not outcome.get("success"):
-            results.append(
-                CheckpointResult(
-                    module.id,
-                    learner,
-                    pair.id,
-                    "failed",
-                    error=_error_line(outcome),
-                    seconds=elapsed,
+def grade_modules(
+    ws: Workspace,
+    cohort: Cohort,
+    modules: list[Module],
+    options: RunOptions | None = None,
+) -> list[CheckpointResult]:
+    """Autograde every learner's submission of ``modules`` in parallel, isolated kernels.
+
+    Invalid notebooks are quarantined with the reason; one failure never stops the rest.
+    """
+    from tandem.autograde import check_notebook, grade
+
+    results: dict[tuple[str, str], CheckpointResult] = {}
+    todo: list[tuple[str, str]] = []
+    pairs: dict[tuple[str, str], str] = {}
+    for module in modules:
+        for pair, learner in cohort.learners(module):
+            key = (module.id, learner)
+            pairs[key] = pair.id
+            folder = ws.submission_dir(learner, module.id)
+            if not folder.is_dir():
+                results[key] = CheckpointResult(module.id, learner, pair.id, "missing")
+                continue
+            problems = [p for p in map(check_notebook, sorted(folder.glob("*.ipynb"))) if p]
+            if problems:
+                reason = f"{folder}: " + "; ".join(problems)
+                quarantine(ws, folder, learner, module.id, reason)
+                results[key] = CheckpointResult(
+                    module.id, learner, pair.id, "quarantined", error=reason
                 )
+                continue
+            scrub_submission(folder)  # never let saved widget state reach the gradebook
+            todo.append(key)
+    if todo:
+        with quiet_nbgrader():
+            outcomes = grade(ws.nbgrader_api(), todo, options=options)
+        for key, outcome in zip(todo, outcomes, strict=True):
+            graded = outcome.status == "graded"
+            results[key] = CheckpointResult(
+                key[0],
+                key[1],
+                pairs[key],
+                "graded" if graded else "failed",
+                score=read_score(ws, cohort, key[0], key[1]) if graded else None,
+                error=None if graded else outcome.reason,
+                seconds=outcome.seconds,
+                note=outcome.note,
             )
-            continue
-        results.append(
-            CheckpointResult(
-                module.id,
-                learner,
-                pair.id,
-                "graded",
-                score=read_score(ws, cohort, module.id, learner),
-                seconds=elapsed,
-            )
-        )
-    return results
+    order = [(m.id, learner) for m in modules for _, learner in cohort.learners(m)]
+    return [results[key] for key in order]
 
 
-def grade_session(root: Path | str, session_id: str) -> list[CheckpointResult]:
+def grade_module(
+    ws: Workspace, cohort: Cohort, module: Module, options: RunOptions | None = None
+) -> list[CheckpointResult]:
+    """Autograde every learner's submission of one module."""
+    return grade_modules(ws, cohort, [module], options)
+
+
+def grade_session(
+    root: Path | str, session_id: str, options: RunOptions | None = None
+) -> list[CheckpointResult]:
     """Autograde both modules of a released session and record the run in ``runs/``."""
     ws = Workspace(root)
     with ws.locked():
@@ -194,7 +202,7 @@ def grade_session(root: Path | str, session_id: str) -> list[CheckpointResult]:
             raise GradingError(
                 f"{session_id} has not been released; run 'tandem release' first", path=ws.root
             )
-        results = [r for m in session.modules for r in grade_module(ws, cohort, m)]
+        results = grade_modules(ws, cohort, list(session.modules), options)
         atomic_write_json(
             ws.folder("runs") / f"grade-{session_id}.json",
             {
@@ -204,9 +212,3 @@ def grade_session(root: Path | str, session_id: str) -> list[CheckpointResult]:
             },
         )
     return results
-
-
-def _error_line(outcome: dict[str, str]) -> str:
-    text = (outcome.get("error") or outcome.get("log") or "").strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "nbgrader autograde failed"

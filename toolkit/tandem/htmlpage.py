@@ -38,10 +38,16 @@ def page(title: str, body: str, *, footer: str = "") -> str:
     )
 
 
-def notebook_to_page(notebook: Path, *, title: str) -> str:
-    """An executed notebook as an offline page, code cells hidden."""
+def notebook_to_page(notebook: Path | str, *, title: str) -> str:
+    """An executed notebook (a path, or the notebook's JSON text) as an offline page,
+    code cells hidden."""
     import nbformat
     from nbconvert import HTMLExporter
+
+    if isinstance(notebook, Path):
+        node = nbformat.read(notebook, as_version=4)
+    else:
+        node = nbformat.reads(notebook, as_version=4)
 
     exporter = HTMLExporter(
         template_name="basic",
@@ -50,7 +56,7 @@ def notebook_to_page(notebook: Path, *, title: str) -> str:
         exclude_output_prompt=True,
         anchor_link_text="",
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    body, _ = exporter.from_notebook_node(node)
     return page(title, body)
 
 

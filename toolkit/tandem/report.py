@@ -121,7 +121,8 @@ def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
             notebook=template("cohort_report.ipynb"),
             output=executed / "programme.ipynb",
             html=sites.programme / "index.html",
-            parameters={"data_path": str(sites.programme_file)},
+            parameters={"data_path": sites.programme_file.name},
+            inputs={sites.programme_file.name: sites.programme_file},
             title=f"{cohort.name}: programme report",
         )
     ]
@@ -132,7 +133,8 @@ def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
                 notebook=template("pair_report.ipynb"),
                 output=executed / f"{pair.id}.ipynb",
                 html=sites.facilitator / "pairs" / f"{pair.id}.html",
-                parameters={"data_path": str(sites.pairs_file), "pair_id": pair.id},
+                parameters={"data_path": sites.pairs_file.name, "pair_id": pair.id},
+                inputs={sites.pairs_file.name: sites.pairs_file},
                 title=f"{cohort.name}: {pair.id}",
             )
         )

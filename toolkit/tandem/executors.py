@@ -1,0 +1,169 @@
+"""Executors: where batch jobs run. Looked up by name in :data:`EXECUTORS`.
+
+- ``local`` (default): a pool of worker processes on this machine, one per core. Each
+  worker keeps its own kernel template (see :mod:`tandem.kernels`).
+- ``dask``: a ``distributed.Client`` on a scheduler address, or on a LocalCluster when
+  no address is given. Workers need Tandem installed, nothing else: jobs carry their
+  notebooks and inputs, and results come back to the client, which writes them.
+
+An executor takes :class:`tandem.jobs.Work` items and yields an
+:class:`tandem.jobs.Outcome` for each, in the order they finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from tandem.errors import UsageError
+from tandem.jobs import Outcome, Work, describe, run_work
+
+
+class Executor(Protocol):
+    name: str
+
+    def run(self, works: Sequence[Work]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _init_worker(kernel_mode: str) -> None:
+    from tandem import kernels
+
+    kernels.use(kernel_mode)
+    import nbclient  # noqa: F401 - pay the client-side imports while the template starts
+    import papermill  # noqa: F401
+
+
+class LocalExecutor:
+    """A process pool on this machine; workers start from a clean fork server."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, kernels: str = "fork", **_: Any) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers or default_workers()
+        method = (
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["tandem.jobs"])
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(kernels,),
+        )
+
+    def run(self, works: Sequence[Work]) -> Iterator[Outcome]:
+        from concurrent.futures import as_completed
+
+        futures = {self.pool.submit(run_work, work): work for work in works}
+        try:
+            for future in as_completed(futures):
+                yield _result(futures[future], future.result)
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """A Dask ``distributed`` cluster: a scheduler address, or a LocalCluster."""
+
+    name = "dask"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        kernels: str = "fork",
+        scheduler: str | None = None,
+        **_: Any,
+    ) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise UsageError(
+                "the dask executor needs Dask: pip install 'tandem-mentoring[dask]'"
+            ) from exc
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout="20s")
+        else:
+            self.cluster = LocalCluster(
+                n_workers=workers or default_workers(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self.client = Client(self.cluster)
+        self.kernels = kernels
+
+    def run(self, works: Sequence[Work]) -> Iterator[Outcome]:
+        from distributed import as_completed
+
+        futures = {
+            self.client.submit(run_work, work, key=f"tandem-{i}-{work.id}", pure=False): work
+            for i, work in enumerate(works)
+        }
+        try:
+            for future in as_completed(list(futures)):
+                yield _result(futures[future], future.result)
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _result(work: Work, get: Callable[[], Outcome]) -> Outcome:
+    try:
+        return get()
+    except Exception as exc:  # the worker itself died (e.g. out of memory)
+        return Outcome(work.id, False, error=f"worker lost: {describe(exc)}")
+
+
+EXECUTORS: dict[str, type[LocalExecutor] | type[DaskExecutor]] = {
+    "local": LocalExecutor,
+    "dask": DaskExecutor,
+}
+
+
+def make_executor(
+    name: str = "local",
+    *,
+    workers: int | None = None,
+    kernels: str = "fork",
+    scheduler: str | None = None,
+) -> Executor:
+    """The executor registered under ``name``."""
+    from tandem.kernels import KERNEL_MODES
+
+    if kernels not in KERNEL_MODES:
+        raise UsageError(f"--kernels must be one of {', '.join(KERNEL_MODES)}, not {kernels!r}")
+    try:
+        factory = EXECUTORS[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown executor {name!r}; choose from {', '.join(sorted(EXECUTORS))}"
+        ) from None
+    if scheduler and name != "dask":
+        raise UsageError("--scheduler only applies to --executor dask")
+    return factory(workers=workers, kernels=kernels, scheduler=scheduler)
