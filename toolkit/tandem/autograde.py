@@ -161,7 +161,7 @@ class _Student:
 
     def prepare(self) -> list[Path]:
         """Phase 1: nbgrader's set-up and sanitise pass; returns the sanitised notebooks."""
-        from nbconvert.writers import FilesWriter
+        from nbconvert.writers.files import FilesWriter
         from nbgrader.converters.base import BaseConverter
 
         with self.scope() as app:

@@ -84,6 +84,19 @@ class JobRecord:
     note: str | None = None
 
 
+def named_inputs(paths: Sequence[Path]) -> dict[str, Path]:
+    """Files (or every file under folders) to ship with each job, by their relative name."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            found.update({f"{path.name}/{rel}": p for rel, p in folder_inputs(path).items()})
+        elif path.is_file():
+            found[path.name] = path
+        else:
+            raise BatchError(f"no file or folder at {path}", path=path)
+    return found
+
+
 def folder_inputs(folder: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, Path]:
     """Every file under ``folder`` by its relative name (a lesson's ``data/``, say)."""
     found = {}
@@ -234,3 +247,136 @@ def _write_manifest(
             "jobs": [asdict(r) for r in merged.values()],
         },
     )
+
+
+def load_job_table(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Rows of a CSV or YAML jobs file as (where, parameters); ``where`` names file and line.
+
+    CSV: one row per job, a column per parameter; a cell that reads as a number is a
+    number, ``true``/``false`` are booleans, anything else is text. YAML: a list of
+    mappings (or ``{jobs: [...]}``), for lists and nested values.
+    """
+    if not path.is_file():
+        raise BatchError(f"no jobs file at {path}", path=path)
+    if path.suffix.lower() in (".yml", ".yaml"):
+        rows = _yaml_rows(path)
+    elif path.suffix.lower() == ".csv":
+        rows = _csv_rows(path)
+    else:
+        raise BatchError("the jobs file must be .csv, .yml or .yaml", path=path)
+    if not rows:
+        raise BatchError("the jobs file has no rows", path=path)
+    for where, parameters in rows:
+        check_parameters(parameters, job=where)
+    return rows
+
+
+def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BatchError(f"not UTF-8 text (byte {exc.start})", path=path) from exc
+    reader = csv.DictReader(text.splitlines())
+    rows = []
+    for row in reader:
+        where = f"{path.name}:{reader.line_num}"
+        if None in row or any(value is None for value in row.values()):
+            raise BatchError(f"{where}: the row's cells do not match the header", path=path)
+        rows.append((where, {k.strip(): _cell(v) for k, v in row.items()}))
+    return rows
+
+
+def _cell(text: str) -> Any:
+    value = text.strip()
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for kind in (int, float):
+        try:
+            number = kind(value)
+        except ValueError:
+            continue
+        return number if not isinstance(number, float) or math.isfinite(number) else value
+    return text
+
+
+def _yaml_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BatchError(f"not valid YAML: {exc}".splitlines()[0], path=path) from exc
+    if isinstance(data, dict) and "jobs" in data:
+        data = data["jobs"]
+    if not isinstance(data, list):
+        raise BatchError("expected a list of jobs (mappings of parameters)", path=path)
+    rows = []
+    for n, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise BatchError(f"jobs[{n}] is not a mapping of parameters", path=path)
+        rows.append((f"{path.name} (jobs[{n}])", item))
+    return rows
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (papermill's convention)."""
+    import re
+
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"not a readable notebook: {exc}", path=notebook) from exc
+    names: set[str] = set()
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell.get("source", []))
+            names.update(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", source, re.M))
+    return names
+
+
+def table_jobs(
+    notebook: Path,
+    rows: list[tuple[str, dict[str, Any]]],
+    out: Path,
+    *,
+    id_column: str | None = None,
+    html: bool = False,
+    inputs: dict[str, Path] | None = None,
+) -> list[Job]:
+    """One job per row: outputs ``out/<id>.ipynb`` (and ``.html``), ids slugged, unique."""
+    from tandem.fsutil import slugify, under
+
+    if not notebook.is_file():
+        raise BatchError(f"no notebook at {notebook}", path=notebook)
+    column = id_column or ("id" if all("id" in p for _, p in rows) else None)
+    declared = declared_parameters(notebook)
+    jobs: list[Job] = []
+    seen: dict[str, str] = {}
+    for n, (where, parameters) in enumerate(rows, start=1):
+        if column is None:
+            job_id = f"job-{n:03d}"
+        elif column not in parameters:
+            raise BatchError(f"{where}: no {column!r} value for the job's id")
+        else:
+            if not str(parameters[column]).strip():
+                raise BatchError(f"{where}: the {column!r} value for the job's id is empty")
+            job_id = slugify(str(parameters[column]))
+            if column not in declared:  # only names the job: not the notebook's business
+                parameters = {k: v for k, v in parameters.items() if k != column}
+        if job_id in seen:
+            raise BatchError(f"{where}: job id {job_id!r} repeats {seen[job_id]}")
+        seen[job_id] = where
+        jobs.append(
+            Job(
+                id=job_id,
+                notebook=notebook,
+                output=under(out, f"{job_id}.ipynb"),
+                parameters=parameters,
+                html=under(out, f"{job_id}.html") if html else None,
+                title=f"{notebook.stem}: {job_id}",
+                inputs=dict(inputs or {}),
+            )
+        )
+    return jobs

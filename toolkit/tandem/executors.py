@@ -36,12 +36,25 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: What a worker imports to run jobs (papermill, nbclient, nbgrader's preprocessors).
+CLIENT_MODULES = (
+    "tandem.jobs",
+    "tandem.kernels",
+    "papermill",
+    "nbclient",
+    "nbconvert.exporters",
+    "nbgrader.preprocessors",
+)
+
+
 def _init_worker(kernel_mode: str) -> None:
+    import importlib
+
     from tandem import kernels
 
-    kernels.use(kernel_mode)
-    import nbclient  # noqa: F401 - pay the client-side imports while the template starts
-    import papermill  # noqa: F401
+    kernels.use(kernel_mode)  # starts the kernel template while the client side imports
+    for name in CLIENT_MODULES:
+        importlib.import_module(name)
 
 
 class LocalExecutor:
@@ -58,7 +71,8 @@ class LocalExecutor:
         )
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["tandem.jobs"])
+            # Workers fork from a server that has imported the client side once.
+            context.set_forkserver_preload(list(CLIENT_MODULES))
         self.pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,

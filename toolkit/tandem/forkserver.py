@@ -54,7 +54,7 @@ def _serve(stdin: Any, stdout: Any) -> dict[str, Any] | None:
     """Answer requests until stdin closes. Returns only in a forked child, with its request."""
     children: set[int] = set()
     for line in stdin:
-        request = json.loads(line)
+        request: dict[str, Any] = json.loads(line)
         if request["op"] == "spawn":
             ready_r, ready_w = os.pipe()
             pid = os.fork()

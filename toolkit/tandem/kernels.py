@@ -30,7 +30,7 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from jupyter_client.provisioning import LocalProvisioner
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 KernelMode = Literal["fork", "plain"]
 KERNEL_MODES: tuple[str, ...] = ("fork", "plain")
@@ -49,7 +49,7 @@ def fork_supported() -> bool:
 
 def use(mode: str) -> None:
     """Make every kernel this process starts from now on use ``mode`` (fork or plain)."""
-    from jupyter_client.provisioning import KernelProvisionerFactory
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
     if mode not in PROVISIONERS:
         raise ValueError(f"unknown kernel mode {mode!r}; choose from {', '.join(KERNEL_MODES)}")
@@ -69,7 +69,7 @@ def kill_live_kernels() -> int:
     return len(groups)
 
 
-class PlainProvisioner(LocalProvisioner):  # type: ignore[misc]
+class PlainProvisioner(LocalProvisioner):
     """Jupyter's local provisioner (a cold ``Popen``), recording its kernels in :data:`LIVE`."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
@@ -98,8 +98,9 @@ class ForkProvisioner(PlainProvisioner):
         if server is None or not server.can_start(cmd, env):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = kwargs.get("cwd") or os.getcwd()
-        self.process = server.spawn(cmd, env, str(cwd))
-        self.pid = self.pgid = self.process.pid
+        kernel = server.spawn(cmd, env, str(cwd))
+        self.process = kernel  # type: ignore[assignment]  # Popen's interface, not its type
+        self.pid = self.pgid = kernel.pid
         self.cwd = cwd
         self._register()
         return self.connection_info

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tandem.batch import Job, JobRecord, run_jobs
+from tandem.batch import Job, JobRecord, RunOptions, run_jobs
 from tandem.checkin import CheckIn
 from tandem.cohort import Cohort, Workspace
 from tandem.errors import TandemError
@@ -229,10 +229,14 @@ def write_index(data: ReportData, records: list[JobRecord]) -> Path:
     return index
 
 
-def build_reports(root: Path | str, *, force: bool = True) -> ReportResult:
+def build_reports(
+    root: Path | str, *, force: bool = True, options: RunOptions | None = None
+) -> ReportResult:
     """Build both sites of a cohort's reports and the index that links them."""
     ws = Workspace(root)
     data = build_report_data(ws)
-    records = run_jobs(report_jobs(ws, data), ws.folder("runs") / "report.json", force=force)
+    records = run_jobs(
+        report_jobs(ws, data), ws.folder("runs") / "report.json", force=force, options=options
+    )
     write_facilitator_site(data, records)
     return ReportResult(write_index(data, records), records, data.checkin_problems)
