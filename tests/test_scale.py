@@ -1,0 +1,352 @@
+"""The batch engine at cohort scale: isolation, retries, timeouts, resume, Dask, the CLI.
+
+Real papermill, real ipykernel kernels (fork-started from the template, or cold), real
+worker pools and a real Dask LocalCluster. No timings are asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tandem.batch import Job, JobRecord, RunOptions, load_job_table, run_jobs, table_jobs
+from tandem.errors import BatchError, TandemError
+
+MEDDLE = """\
+import json, os, sys
+import matplotlib, pandas
+LEAKED_GLOBAL = 1
+os.environ["TANDEM_LEAK"] = "1"
+os.chdir("/")
+json.tandem_leak = 1
+matplotlib.rcParams["lines.linewidth"] = 9
+pandas.set_option("display.max_rows", 3)
+sys.path.append("/tandem-leak")
+"""
+
+PROBE = """\
+import json, os, sys
+import matplotlib, pandas
+from pathlib import Path
+parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\\0", b" ").decode()
+print(json.dumps({
+    "global": "LEAKED_GLOBAL" in globals(),
+    "env": os.environ.get("TANDEM_LEAK"),
+    "cwd_is_root": os.getcwd() == "/",
+    "module_attr": hasattr(json, "tandem_leak"),
+    "linewidth": matplotlib.rcParams["lines.linewidth"],
+    "max_rows": pandas.get_option("display.max_rows"),
+    "sys_path": "/tandem-leak" in sys.path,
+    "pid": os.getpid(),
+    "parent": parent,
+    "label": label,
+}))
+"""
+
+
+def notebook(path: Path, *cells: str, parameters: str = "label = ''") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def stdout_of(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(
+        o.get("text", "")
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.output_type == "stream"
+    )
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("books")
+    return {
+        "meddle": notebook(root / "meddle.ipynb", MEDDLE),
+        "probe": notebook(root / "probe.ipynb", PROBE),
+        "die_once": notebook(
+            root / "die_once.ipynb",
+            "import os, pathlib\n"
+            "if not pathlib.Path(marker).exists():\n"
+            "    pathlib.Path(marker).write_text('died once')\n"
+            "    os.kill(os.getpid(), 9)",
+            "print('survived')",
+            parameters="marker = ''",
+        ),
+        "die_always": notebook(root / "die_always.ipynb", "import os\nos.kill(os.getpid(), 9)"),
+        "slow_cell": notebook(root / "slow_cell.ipynb", "import time\ntime.sleep(60)"),
+        "slow_notebook": notebook(
+            root / "slow_notebook.ipynb", *["import time\ntime.sleep(1)"] * 30
+        ),
+        "sleep": notebook(
+            root / "sleep.ipynb",
+            "import time\ntime.sleep(0.4)\nprint(label)",
+            parameters="label = ''",
+        ),
+    }
+
+
+def isolation_jobs(books: dict[str, Path], out: Path) -> list[Job]:
+    jobs = []
+    for n in range(3):
+        for kind in ("meddle", "probe"):
+            jobs.append(
+                Job(
+                    id=f"{kind}-{n}",
+                    notebook=books[kind],
+                    output=out / f"{kind}-{n}.ipynb",
+                    parameters={"label": f"{kind}-{n}"},
+                )
+            )
+    return jobs
+
+
+@pytest.mark.parametrize("kernels", ["fork", "plain"])
+def test_nothing_one_job_does_is_visible_to_the_next(
+    books: dict[str, Path], tmp_path: Path, kernels: str
+) -> None:
+    """One worker runs meddle, probe, meddle, probe...: each probe sees a pristine kernel."""
+    records = run_jobs(
+        isolation_jobs(books, tmp_path),
+        tmp_path / "manifest.json",
+        options=RunOptions(workers=1, kernels=kernels, progress=False),
+    )
+    assert [r.status for r in records] == ["done"] * 6, [r.error for r in records]
+    probes = [json.loads(stdout_of(tmp_path / f"probe-{n}.ipynb")) for n in range(3)]
+    for seen in probes:
+        assert seen["global"] is False
+        assert seen["env"] is None
+        assert seen["cwd_is_root"] is False
+        assert seen["module_attr"] is False
+        assert seen["linewidth"] != 9
+        assert seen["max_rows"] != 3
+        assert seen["sys_path"] is False
+    assert len({seen["pid"] for seen in probes}) == 3, "every job gets its own kernel"
+    forked = ["tandem.forkserver" in seen["parent"] for seen in probes]
+    assert forked == [kernels == "fork"] * 3
+
+
+def test_a_dead_kernel_is_retried_once_then_reported(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    jobs = [
+        Job(
+            id="dies-once",
+            notebook=books["die_once"],
+            output=tmp_path / "once.ipynb",
+            parameters={"marker": str(tmp_path / "marker")},
+        ),
+        Job(id="dies-always", notebook=books["die_always"], output=tmp_path / "always.ipynb"),
+        Job(id="cell-timeout", notebook=books["slow_cell"], output=tmp_path / "cell.ipynb"),
+        Job(id="too-long", notebook=books["slow_notebook"], output=tmp_path / "long.ipynb"),
+        Job(
+            id="fine",
+            notebook=books["sleep"],
+            output=tmp_path / "fine.ipynb",
+            parameters={"label": "still ran"},
+        ),
+    ]
+    options = RunOptions(cell_timeout=3, notebook_timeout=6, progress=False)
+    records = {r.id: r for r in run_jobs(jobs, tmp_path / "manifest.json", options=options)}
+    once = records["dies-once"]
+    assert once.status == "done" and once.note is not None
+    assert "kernel died" in once.note and "ran again" in once.note
+    assert "survived" in stdout_of(tmp_path / "once.ipynb")
+    always = records["dies-always"]
+    assert always.status == "failed" and "kernel died twice" in (always.error or "")
+    cell = records["cell-timeout"]
+    assert cell.status == "failed" and "timed out" in (cell.error or "").lower()
+    long = records["too-long"]
+    assert long.status == "failed" and "ran longer than 6 s" in (long.error or "")
+    assert records["fine"].status == "done"
+    assert "still ran" in stdout_of(tmp_path / "fine.ipynb")
+
+
+def test_the_dask_executor_gives_the_same_results_as_local(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")  # an extra; installed by `make test`
+    results = {}
+    for executor in ("local", "dask"):
+        out = tmp_path / executor
+        jobs = isolation_jobs(books, out)
+        jobs.append(
+            Job(
+                id="report",
+                notebook=books["sleep"],
+                output=out / "report.ipynb",
+                parameters={"label": "from a Dask worker"},
+                html=out / "report.html",
+            )
+        )
+        records = run_jobs(
+            jobs, out / "manifest.json", options=RunOptions(executor=executor, workers=2)
+        )
+        assert [r.status for r in records] == ["done"] * 7, [r.error for r in records]
+        probes = [json.loads(stdout_of(out / f"probe-{n}.ipynb")) for n in range(3)]
+        results[executor] = [
+            {k: v for k, v in seen.items() if k not in ("pid", "parent")} for seen in probes
+        ]
+        assert "from a Dask worker" in (out / "report.html").read_text()
+    assert results["dask"] == results["local"]
+
+
+def _batch_command(notebook: Path, jobs: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "tandem.cli",
+        "batch",
+        str(notebook),
+        "--jobs",
+        str(jobs),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        *extra,
+    ]
+
+
+def _manifest(out: Path) -> dict[str, JobRecord]:
+    path = out / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        return {j["id"]: JobRecord(**j) for j in json.loads(path.read_text())["jobs"]}
+    except ValueError:
+        return {}
+
+
+def test_an_interrupted_run_resumes_with_only_the_missing_jobs(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    rows = tmp_path / "jobs.csv"
+    rows.write_text("id,label\n" + "".join(f"p{n:02d},pair {n}\n" for n in range(10)))
+    out = tmp_path / "out"
+    command = _batch_command(books["sleep"], rows, out)
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while sum(r.status == "done" for r in _manifest(out).values()) < 3:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "the batch never got going"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)  # Ctrl-C half way
+    first.communicate(timeout=60)
+    assert first.returncode != 0
+    done_before = {i for i, r in _manifest(out).items() if r.status == "done"}
+    assert 3 <= len(done_before) < 10
+    stamps = {i: (out / f"{i}.ipynb").stat().st_mtime_ns for i in done_before}
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert f"{10 - len(done_before)} done, {len(done_before)} already done, 0 failed" in (
+        second.stdout
+    )
+    assert {i: (out / f"{i}.ipynb").stat().st_mtime_ns for i in done_before} == stamps
+    final = _manifest(out)
+    assert sorted(final) == [f"p{n:02d}" for n in range(10)]
+    assert all(r.status == "done" for r in final.values())
+    assert all(f"pair {n}" in stdout_of(out / f"p{n:02d}.ipynb") for n in range(10))
+
+
+def test_batch_cli_runs_a_yaml_jobs_file_and_exits_non_zero_on_failure(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    from tandem.cli import main
+
+    rows = tmp_path / "jobs.yml"
+    rows.write_text("- {id: Ana Lima, label: first}\n- {id: 'Ben/../..', label: second}\n")
+    with pytest.raises(SystemExit) as done:
+        main(["batch", str(books["sleep"]), "--jobs", str(rows), "--out", str(tmp_path / "o")])
+    assert done.value.code in (0, None)
+    assert "first" in stdout_of(tmp_path / "o" / "ana-lima.ipynb")
+    assert "second" in stdout_of(tmp_path / "o" / "ben.ipynb")  # slugged: stays inside OUT
+
+    failing = tmp_path / "fail.csv"
+    failing.write_text("id\nonly\n")
+    with pytest.raises(SystemExit) as failed:
+        main(
+            [
+                "batch",
+                str(books["die_always"]),
+                "--jobs",
+                str(failing),
+                "--out",
+                str(tmp_path / "f"),
+            ]
+        )
+    assert failed.value.code == 1
+    manifest = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert manifest["jobs"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,not valid\na,1\n", "jobs.csv:2: parameter name 'not valid'"),
+        ("id,x\na,1\na,2\n", "jobs.csv:3: job id 'a' repeats jobs.csv:2"),
+        ("id,x\na,1,2\n", "jobs.csv:2: the row's cells do not match the header"),
+        ("id,x\n", "the jobs file has no rows"),
+    ],
+)
+def test_bad_jobs_files_are_refused_naming_the_line(
+    books: dict[str, Path], tmp_path: Path, content: str, message: str
+) -> None:
+    rows = tmp_path / "jobs.csv"
+    rows.write_text(content)
+    with pytest.raises(TandemError) as refused:
+        table_jobs(books["sleep"], load_job_table(rows), tmp_path / "out")
+    assert message in str(refused.value)
+
+
+def test_csv_cells_become_numbers_booleans_or_text(tmp_path: Path) -> None:
+    rows = tmp_path / "jobs.csv"
+    rows.write_text("id,n,share,ratio,name\na,3,true,0.5,007 Bond\n")
+    [(where, parameters)] = load_job_table(rows)
+    assert where == "jobs.csv:2"
+    assert parameters == {"id": "a", "n": 3, "share": True, "ratio": 0.5, "name": "007 Bond"}
+
+
+def test_unknown_executor_and_scheduler_without_dask_are_usage_errors(tmp_path: Path) -> None:
+    from tandem.executors import make_executor
+
+    with pytest.raises(TandemError, match="unknown executor 'ray'"):
+        make_executor("ray")
+    with pytest.raises(TandemError, match="--scheduler only applies to --executor dask"):
+        make_executor("local", scheduler="tcp://x:8786")
+    with pytest.raises(BatchError, match="no jobs file"):
+        load_job_table(tmp_path / "missing.csv")
+
+
+def test_tandem_help_does_not_import_the_heavy_machinery() -> None:
+    """`tandem --help` must start fast: papermill, nbgrader, pandas load only when used."""
+    code = (
+        "import sys\n"
+        "from tandem.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('papermill', 'nbgrader', 'nbclient', 'pandas', 'matplotlib',"
+        " 'distributed', 'jupyter_client') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
