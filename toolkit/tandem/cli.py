@@ -522,5 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     except TandemError as exc:
         err.print(f"tandem: error: {exc}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
+
+
 if __name__ == "__main__":
     main()

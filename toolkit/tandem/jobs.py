@@ -80,14 +80,30 @@ def _run_with_retry(work: Work) -> Outcome:
     kernels.use(work.kernels)
     try:
         return _run_once(work)
-    except DeadKernelError as first:
+    except (DeadKernelError, RuntimeError) as first:
+        if not kernel_lost(first):
+            raise
         retried = f"the kernel died ({describe(first)}); ran again in a new kernel"
     try:
         outcome = _run_once(work)
-    except DeadKernelError as second:
+    except (DeadKernelError, RuntimeError) as second:
+        if not kernel_lost(second):
+            raise
         raise DeadKernelError(f"the kernel died twice: {describe(second)}") from second
     outcome.retried = retried
     return outcome
+
+
+def kernel_lost(exc: BaseException) -> bool:
+    """A kernel that died, or never answered at start-up (nbclient's RuntimeErrors)."""
+    from nbclient.exceptions import DeadKernelError
+
+    if isinstance(exc, DeadKernelError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "didn't respond" in text or "died before replying" in text
+    )
 
 
 def _run_once(work: Work) -> Outcome:
@@ -154,6 +170,7 @@ def _papermill(work: Work, folder: Path) -> Outcome:
             cwd=str(source.parent),
             execution_timeout=work.cell_timeout,
             shutdown_kernel="immediate",
+            request_save_on_cell_execute=False,  # the result is written once, at the end
             extra_arguments=list(QUIET_KERNEL),
         )
     except PapermillExecutionError as exc:
