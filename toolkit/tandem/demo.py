@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tandem.batch import RunOptions
 from tandem.checkin import CHECKIN_FILE, CheckIn, Feedback
 from tandem.cohort import Cohort, Workspace, init_cohort, release_session
 from tandem.curriculum import Competency, Module, load_program
 from tandem.errors import CohortError
 from tandem.exchange import collect_session, fetch, submit, write_checkin
+from tandem.executors import make_executor
 from tandem.fsutil import atomic_write_text
 from tandem.grading import CheckpointResult, grade_session
 from tandem.report import ReportResult, build_reports
@@ -220,6 +222,7 @@ def run_demo(
     sessions: int | None = None,
     curriculum: Path | str | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    options: RunOptions | None = None,
 ) -> DemoResult:
     """Build a synthetic cohort in ``out`` and run ``sessions`` sessions (default: all)
     end to end: release, fetch, work, submit, collect, autograde; then build the reports.
@@ -243,14 +246,24 @@ def run_demo(
     )
     ws = Workspace(out / "cohort")
     grades: list[CheckpointResult] = []
-    for session in ws.program(cohort).sessions[:sessions]:
-        progress(f"{session.id}: release, fetch, work, submit, collect, autograde")
-        release_session(ws.root, session.id)
-        work_through(ws, out / "participants", session.id)
-        collected = collect_session(ws.root, session.id)
-        for problem in collected.checkin_problems:
-            progress(f"  check-in skipped: {problem}")
-        grades += grade_session(ws.root, session.id)
-    progress("Building reports with papermill")
-    reports = build_reports(ws.root)
+    options = options or RunOptions()
+    executor = make_executor(
+        options.executor,
+        workers=options.workers,
+        kernels=options.kernels,
+        scheduler=options.scheduler,
+    )
+    try:  # one pool of workers (and their kernel templates) for the whole programme
+        for session in ws.program(cohort).sessions[:sessions]:
+            progress(f"{session.id}: release, fetch, work, submit, collect, autograde")
+            release_session(ws.root, session.id)
+            work_through(ws, out / "participants", session.id)
+            collected = collect_session(ws.root, session.id)
+            for problem in collected.checkin_problems:
+                progress(f"  check-in skipped: {problem}")
+            grades += grade_session(ws.root, session.id, options, executor=executor)
+        progress("Building reports with papermill")
+        reports = build_reports(ws.root, options=options, executor=executor)
+    finally:
+        executor.close()
     return DemoResult(ws.root, roster, grades, reports)

@@ -20,6 +20,7 @@ from tandem.batch import RunOptions
 from tandem.cohort import Cohort, Workspace
 from tandem.curriculum import Module
 from tandem.exchange import scrub_submission
+from tandem.executors import Executor
 from tandem.fsutil import atomic_write_json, atomic_write_text
 
 Status = Literal["graded", "missing", "failed", "quarantined"]
@@ -133,6 +134,7 @@ def grade_modules(
     cohort: Cohort,
     modules: list[Module],
     options: RunOptions | None = None,
+    executor: Executor | None = None,
 ) -> list[CheckpointResult]:
     """Autograde every learner's submission of ``modules`` in parallel, isolated kernels.
 
@@ -163,7 +165,7 @@ def grade_modules(
             todo.append(key)
     if todo:
         with quiet_nbgrader():
-            outcomes = grade(ws.nbgrader_api(), todo, options=options)
+            outcomes = grade(ws.nbgrader_api(), todo, options=options, executor=executor)
         for key, outcome in zip(todo, outcomes, strict=True):
             graded = outcome.status == "graded"
             results[key] = CheckpointResult(
@@ -188,7 +190,11 @@ def grade_module(
 
 
 def grade_session(
-    root: Path | str, session_id: str, options: RunOptions | None = None
+    root: Path | str,
+    session_id: str,
+    options: RunOptions | None = None,
+    *,
+    executor: Executor | None = None,
 ) -> list[CheckpointResult]:
     """Autograde both modules of a released session and record the run in ``runs/``."""
     ws = Workspace(root)
@@ -202,7 +208,7 @@ def grade_session(
             raise GradingError(
                 f"{session_id} has not been released; run 'tandem release' first", path=ws.root
             )
-        results = grade_modules(ws, cohort, list(session.modules), options)
+        results = grade_modules(ws, cohort, list(session.modules), options, executor)
         atomic_write_json(
             ws.folder("runs") / f"grade-{session_id}.json",
             {

@@ -21,6 +21,7 @@ from tandem.checkin import CheckIn
 from tandem.cohort import Cohort, Workspace
 from tandem.errors import TandemError
 from tandem.exchange import read_checkins
+from tandem.executors import Executor
 from tandem.fsutil import atomic_write_json, atomic_write_text
 from tandem.htmlpage import link_list, page
 from tandem.reportdata import (
@@ -230,13 +231,21 @@ def write_index(data: ReportData, records: list[JobRecord]) -> Path:
 
 
 def build_reports(
-    root: Path | str, *, force: bool = True, options: RunOptions | None = None
+    root: Path | str,
+    *,
+    force: bool = True,
+    options: RunOptions | None = None,
+    executor: Executor | None = None,
 ) -> ReportResult:
     """Build both sites of a cohort's reports and the index that links them."""
     ws = Workspace(root)
     data = build_report_data(ws)
     records = run_jobs(
-        report_jobs(ws, data), ws.folder("runs") / "report.json", force=force, options=options
+        report_jobs(ws, data),
+        ws.folder("runs") / "report.json",
+        force=force,
+        options=options,
+        executor=executor,
     )
     write_facilitator_site(data, records)
     return ReportResult(write_index(data, records), records, data.checkin_problems)
