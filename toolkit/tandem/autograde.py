@@ -24,6 +24,7 @@ refused with the reason (file, line or field), and the rest are graded.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -266,29 +267,36 @@ def grade(
     config = _plain(api.config)
     results: dict[tuple[str, str], GradeOutcome] = {}
     students: dict[tuple[str, str], _Student] = {}
-    jobs: list[Work] = []
-    for assignment, student_id in work:
-        key = (assignment, student_id)
-        folder = Path(
-            api.coursedir.format_path(api.coursedir.submitted_directory, student_id, assignment)
-        )
-        if not folder.is_dir():
-            results[key] = GradeOutcome(assignment, student_id, "missing", "nothing submitted")
-            continue
-        problems = [p for p in map(check_notebook, sorted(folder.glob("*.ipynb"))) if p]
-        if problems:
-            results[key] = GradeOutcome(assignment, student_id, "invalid", "; ".join(problems))
-            continue
-        student = _Student(api, assignment, student_id)
-        try:
-            sanitised = student.prepare()
-        except Exception as exc:  # nbgrader refused it: same outcome as `nbgrader autograde`
-            student.discard()
-            results[key] = GradeOutcome(assignment, student_id, "failed", _nbgrader_reason(exc))
-            continue
-        students[key] = student
-        jobs.extend(_work(student, path, remote, config, options) for path in sanitised)
-    if jobs:
+
+    def prepared() -> Iterator[Work]:
+        """Phase 1, lazily: the executor asks for the next job when a worker is free, so
+        kernels start while later submissions are still being prepared."""
+        for assignment, student_id in work:
+            key = (assignment, student_id)
+            folder = Path(
+                api.coursedir.format_path(api.coursedir.submitted_directory, student_id, assignment)
+            )
+            if not folder.is_dir():
+                results[key] = GradeOutcome(assignment, student_id, "missing", "nothing submitted")
+                continue
+            problems = [p for p in map(check_notebook, sorted(folder.glob("*.ipynb"))) if p]
+            if problems:
+                results[key] = GradeOutcome(assignment, student_id, "invalid", "; ".join(problems))
+                continue
+            student = _Student(api, assignment, student_id)
+            try:
+                sanitised = student.prepare()
+            except Exception as exc:  # nbgrader refused it, as `nbgrader autograde` would
+                student.discard()
+                results[key] = GradeOutcome(assignment, student_id, "failed", _nbgrader_reason(exc))
+                continue
+            students[key] = student
+            for path in sanitised:
+                yield _work(student, path, remote, config, options)
+
+    jobs = prepared()
+    first = next(jobs, None)
+    if first is not None:
         own = executor is None
         if executor is None:
             executor = make_executor(
@@ -298,10 +306,10 @@ def grade(
                 scheduler=options.scheduler,
             )
         try:
-            with progress_bar(len(jobs), "submissions", options.progress) as advance:
-                for outcome in executor.run(jobs):
-                    _receive(outcome, students, results, local)
-                    advance(outcome.ok)
+            with progress_bar(len(work), "submissions", options.progress) as advance:
+                for outcome in executor.run(itertools.chain([first], jobs)):
+                    if _receive(outcome, students, results, local):
+                        advance(results[_key(outcome)].status == "graded")
         finally:
             if own:
                 executor.close()
@@ -309,12 +317,18 @@ def grade(
     return [results[key] for key in work]
 
 
+def _key(outcome: Outcome) -> tuple[str, str]:
+    assignment, student_id, _ = outcome.id.split("/", 2)
+    return assignment, student_id
+
+
 def _receive(
     outcome: Outcome,
     students: dict[tuple[str, str], _Student],
     results: dict[tuple[str, str], GradeOutcome],
     local: list[type],
-) -> None:
+) -> bool:
+    """Phase 3 for one executed notebook; True once the student's submission is done."""
     assignment, student_id, notebook = outcome.id.split("/", 2)
     key = (assignment, student_id)
     student = students[key]
@@ -329,7 +343,7 @@ def _receive(
     else:
         student.failures.append(f"{notebook}: {outcome.error}")
     if student.pending:
-        return
+        return False
     seconds = time.perf_counter() - student.started
     note = "; ".join(student.notes) or None
     if student.failures:
@@ -340,6 +354,7 @@ def _receive(
     else:
         student.complete()
         results[key] = GradeOutcome(assignment, student_id, "graded", None, note, seconds)
+    return True
 
 
 def _read_scores(api: NbGraderAPI, results: dict[tuple[str, str], GradeOutcome]) -> None:

@@ -184,7 +184,7 @@ def run_jobs(
             )
         try:
             with progress_bar(len(pending), "notebooks", options.progress) as advance:
-                for outcome in executor.run([job.work(options) for job in pending]):
+                for outcome in executor.run(job.work(options) for job in pending):
                     records[outcome.id] = _save(by_id[outcome.id], outcome)
                     _write_manifest(manifest, records, previous)
                     advance(outcome.ok)

@@ -12,9 +12,10 @@ An executor takes :class:`tandem.jobs.Work` items and yields an
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from tandem.errors import UsageError
@@ -24,7 +25,7 @@ from tandem.jobs import Outcome, Work, describe, run_work
 class Executor(Protocol):
     name: str
 
-    def run(self, works: Sequence[Work]) -> Iterator[Outcome]: ...
+    def run(self, works: Iterable[Work]) -> Iterator[Outcome]: ...
 
     def close(self) -> None: ...
 
@@ -80,15 +81,22 @@ class LocalExecutor:
             initargs=(kernels,),
         )
 
-    def run(self, works: Sequence[Work]) -> Iterator[Outcome]:
-        from concurrent.futures import as_completed
+    def run(self, works: Iterable[Work]) -> Iterator[Outcome]:
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-        futures = {self.pool.submit(run_work, work): work for work in works}
+        pending = iter(works)
+        running: dict[Future[Outcome], Work] = {}
         try:
-            for future in as_completed(futures):
-                yield _result(futures[future], future.result)
+            while True:
+                for work in itertools.islice(pending, window(self.workers) - len(running)):
+                    running[self.pool.submit(run_work, work)] = work
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield _result(running.pop(future), future.result)
         finally:
-            for future in futures:
+            for future in running:
                 future.cancel()
 
     def close(self) -> None:
@@ -127,24 +135,41 @@ class DaskExecutor:
             self.client = Client(self.cluster)
         self.kernels = kernels
 
-    def run(self, works: Sequence[Work]) -> Iterator[Outcome]:
+    def run(self, works: Iterable[Work]) -> Iterator[Outcome]:
         from distributed import as_completed
 
-        futures = {
-            self.client.submit(run_work, work, key=f"tandem-{i}-{work.id}", pure=False): work
-            for i, work in enumerate(works)
-        }
+        slots = window(sum(self.client.nthreads().values()) or 1)
+        numbered = enumerate(works)
+        running: dict[Any, Work] = {}
+
+        def submit(count: int) -> list[Any]:
+            futures = []
+            for i, work in itertools.islice(numbered, count):
+                future = self.client.submit(run_work, work, key=f"tandem-{i}-{work.id}", pure=False)
+                running[future] = work
+                futures.append(future)
+            return futures
+
+        queue = as_completed(submit(slots))
         try:
-            for future in as_completed(list(futures)):
-                yield _result(futures[future], future.result)
+            for future in queue:
+                yield _result(running.pop(future), future.result)
+                for more in submit(slots - len(running)):
+                    queue.add(more)
         finally:
-            for future in futures:
+            for future in running:
                 future.cancel()
 
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def window(workers: int) -> int:
+    """Jobs in flight at once: enough to keep every worker busy, few enough that memory
+    stays flat however many jobs a run has (jobs carry their notebooks and inputs)."""
+    return 2 * workers + 2
 
 
 def _result(work: Work, get: Callable[[], Outcome]) -> Outcome:
