@@ -49,6 +49,9 @@ print(json.dumps({
     "parent": parent,
     "label": label,
 }))
+import matplotlib.pyplot as plt
+plt.plot([1, 2, 3])
+plt.show()
 """
 
 
@@ -139,6 +142,9 @@ def test_nothing_one_job_does_is_visible_to_the_next(
         assert seen["max_rows"] != 3
         assert seen["sys_path"] is False
     assert len({seen["pid"] for seen in probes}) == 3, "every job gets its own kernel"
+    for n in range(3):  # matplotlib's inline backend works in every kernel, forked or not
+        plotted = nbformat.read(tmp_path / f"probe-{n}.ipynb", as_version=4).cells[-1].outputs
+        assert any("image/png" in o.get("data", {}) for o in plotted)
     forked = ["tandem.forkserver" in seen["parent"] for seen in probes]
     assert forked == [kernels == "fork"] * 3
 

@@ -25,8 +25,11 @@ import signal
 import sys
 from typing import Any
 
-#: Imported in the template so that no kernel pays for them again.
-DEFAULT_PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib_inline")
+#: Imported in the template so that no kernel pays for them again. Not matplotlib_inline:
+#: its backend hooks into IPython when first imported, which must happen in the kernel.
+DEFAULT_PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot")
+#: Imported by a preload, these would have done their set-up without a kernel: refuse them.
+MUST_NOT_PRELOAD = ("matplotlib_inline.backend_inline",)
 #: Set before the template imports anything: ipykernel and matplotlib read them at import.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -48,6 +51,9 @@ def _prepare_template(preload: list[str]) -> None:
             __import__(name)
         except Exception:  # a missing optional library only costs its import later
             continue
+    for name in MUST_NOT_PRELOAD:
+        if name in sys.modules:
+            raise SystemExit(f"tandem.forkserver: {name} must not be imported in the template")
 
 
 def _serve(stdin: Any, stdout: Any) -> dict[str, Any] | None:

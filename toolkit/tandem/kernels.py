@@ -98,7 +98,10 @@ class ForkProvisioner(PlainProvisioner):
         if server is None or not server.can_start(cmd, env):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = kwargs.get("cwd") or os.getcwd()
-        kernel = server.spawn(cmd, env, str(cwd))
+        try:
+            kernel = server.spawn(cmd, env, str(cwd))
+        except (OSError, RuntimeError, ValueError):  # the template is gone: start cold
+            return await super().launch_kernel(cmd, **kwargs)
         self.process = kernel  # type: ignore[assignment]  # Popen's interface, not its type
         self.pid = self.pgid = kernel.pid
         self.cwd = cwd
