@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from tandem.batch import Job, JobRecord, RunOptions, load_job_table, run_jobs, table_jobs
+from tandem.demo import DemoResult
 from tandem.errors import BatchError, TandemError
 
 MEDDLE = """\
@@ -356,3 +357,32 @@ def test_tandem_help_does_not_import_the_heavy_machinery() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_real_report_comes_out_the_same_from_forked_and_cold_kernels(
+    demo_cohort: DemoResult, tmp_path: Path
+) -> None:
+    """Every cell of the pair report shows the same kinds of output (charts as PNG, tables
+    as HTML) whichever way its kernel started."""
+    from tandem.report import template
+
+    data = demo_cohort.workspace / "reports" / "facilitator" / "data" / "pairs.json"
+    kinds = {}
+    for mode in ("fork", "plain"):
+        job = Job(
+            id=mode,
+            notebook=template("pair_report.ipynb"),
+            output=tmp_path / f"{mode}.ipynb",
+            parameters={"data_path": "pairs.json", "pair_id": "pair-01"},
+            inputs={"pairs.json": data},
+        )
+        [record] = run_jobs([job], tmp_path / f"{mode}.json", options=RunOptions(kernels=mode))
+        assert record.status == "done", record.error
+        nb = nbformat.read(job.output, as_version=4)
+        kinds[mode] = [
+            sorted({k for o in c.get("outputs", []) for k in o.get("data", {}) or [o.output_type]})
+            for c in nb.cells
+        ]
+    assert kinds["fork"] == kinds["plain"]
+    assert any("image/png" in cell for cell in kinds["fork"])
+    assert any("text/html" in cell for cell in kinds["fork"])
