@@ -120,6 +120,8 @@ def _grade_course(
         if r.note:
             err.print(f"note: {r.student}: {r.note}", markup=False)
     bad = [r for r in results if r.status != "graded"]
+    for r in bad:
+        err.print(f"{r.status}: {r.student}: {r.reason}", markup=False)
     if bad:
         raise TandemError(f"{len(bad)} of {len(results)} submissions were not graded")
 

@@ -54,7 +54,6 @@ def use(mode: str) -> None:
     if mode not in PROVISIONERS:
         raise ValueError(f"unknown kernel mode {mode!r}; choose from {', '.join(KERNEL_MODES)}")
     KernelProvisionerFactory.instance().default_provisioner_name = PROVISIONERS[mode]
-    os.environ["JUPYTER_DEFAULT_PROVISIONER_NAME"] = PROVISIONERS[mode]
     if mode == "fork" and fork_supported():
         template()  # start importing now, while the caller does its own imports
 
