@@ -51,9 +51,34 @@ def _prepare_template(preload: list[str]) -> None:
             __import__(name)
         except Exception:  # a missing optional library only costs its import later
             continue
+    _warm_up()
     for name in MUST_NOT_PRELOAD:
         if name in sys.modules:
             raise SystemExit(f"tandem.forkserver: {name} must not be imported in the template")
+
+
+def _warm_up() -> None:
+    """Do once what every report's first chart and first styled table would do: load
+    the Agg renderer, fonts and Pillow, and compile pandas' Styler templates. These are
+    caches, not state: no pyplot figure, rcParams or option is left changed."""
+    try:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(3, 2))
+        axes = figure.add_subplot()
+        axes.barh(["warm"], [1.0])
+        axes.set_title("Tandem")
+        axes.set_xlabel("points")
+        FigureCanvasAgg(figure).print_png(io.BytesIO())
+    except Exception:  # no matplotlib: nothing to warm
+        pass
+    try:
+        import pandas.io.formats.style  # noqa: F401 - compiles its Jinja templates
+    except Exception:
+        pass
 
 
 def _serve(stdin: Any, stdout: Any) -> dict[str, Any] | None:
