@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from tandem.batch import RunOptions
 from tandem.errors import GradingError, NotebookError
 from tandem.executors import Executor, make_executor
-from tandem.jobs import Outcome, Work, describe
+from tandem.jobs import QUIET_KERNEL, Outcome, Work, describe
 from tandem.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -265,6 +265,14 @@ def grade(
         Autograde(coursedir=api.coursedir, parent=api).autograde_preprocessors
     )
     config = _plain(api.config)
+    execute = config.setdefault("Execute", {})
+    # After the last cell the kernel has nothing left to say: stop it at once (papermill's
+    # "immediate"), not nbclient's polite shutdown, which costs ~0.5 s per submission.
+    execute.setdefault("shutdown_kernel", "immediate")
+    if "extra_arguments" not in execute and "extra_arguments" not in config.get(
+        "ExecutePreprocessor", {}
+    ):
+        execute["extra_arguments"] = list(QUIET_KERNEL)  # no start-up warnings per kernel
     results: dict[tuple[str, str], GradeOutcome] = {}
     students: dict[tuple[str, str], _Student] = {}
 

@@ -72,13 +72,11 @@ def _warm_up() -> None:
         axes.barh(["warm"], [1.0])
         axes.set_title("Tandem")
         axes.set_xlabel("points")
-        FigureCanvasAgg(figure).print_png(io.BytesIO())
+        FigureCanvasAgg(figure).print_png(io.BytesIO())  # type: ignore[no-untyped-call]
     except Exception:  # no matplotlib: nothing to warm
         pass
-    try:
+    with contextlib.suppress(Exception):
         import pandas.io.formats.style  # noqa: F401 - compiles its Jinja templates
-    except Exception:
-        pass
 
 
 def _serve(stdin: Any, stdout: Any) -> dict[str, Any] | None:

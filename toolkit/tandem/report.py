@@ -10,6 +10,8 @@ the two and names no one. Each site keeps the data it was built from beside it.
 from __future__ import annotations
 
 import html
+import json
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -127,15 +129,28 @@ def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
             title=f"{cohort.name}: programme report",
         )
     ]
+    inputs = ws.folder("runs") / "report-inputs"
+    shutil.rmtree(inputs, ignore_errors=True)  # no stale copy of anyone's data stays
+    everyone = json.loads(sites.pairs_file.read_text(encoding="utf-8"))
     for pair in cohort.pairs:
+        # Each pair's job carries only that pair's data (to a worker that may be remote).
+        own = inputs / f"{pair.id}.json"
+        atomic_write_json(
+            own,
+            {
+                "cohort": everyone["cohort"],
+                "generated_at": everyone["generated_at"],
+                "pairs": [p for p in everyone["pairs"] if p["id"] == pair.id],
+            },
+        )
         jobs.append(
             Job(
                 id=pair.id,
                 notebook=template("pair_report.ipynb"),
                 output=executed / f"{pair.id}.ipynb",
                 html=sites.facilitator / "pairs" / f"{pair.id}.html",
-                parameters={"data_path": sites.pairs_file.name, "pair_id": pair.id},
-                inputs={sites.pairs_file.name: sites.pairs_file},
+                parameters={"data_path": "pair.json", "pair_id": pair.id},
+                inputs={"pair.json": own},
                 title=f"{cohort.name}: {pair.id}",
             )
         )
