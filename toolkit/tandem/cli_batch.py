@@ -6,6 +6,8 @@ kernels, timeouts) and calls one library function; a failed job makes the exit c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +32,7 @@ from tandem.errors import TandemError, UsageError
 
 if TYPE_CHECKING:
     from tandem.batch import RunOptions
+    from tandem.executors import Executor
 
 
 def grade(
@@ -70,13 +73,15 @@ def grade(
             raise UsageError("give either DIRECTORY SESSION or --course-dir, not both")
         if not assignment:
             raise UsageError("--course-dir needs --assignment NAME")
-        _grade_course(course_dir, assignment, student or [], options)
+        with started(options) as pool:
+            _grade_course(course_dir, assignment, student or [], options, pool)
         return
     if directory is None or session is None:
         raise UsageError("give a cohort DIRECTORY and SESSION, or --course-dir and --assignment")
     from tandem.grading import grade_session
 
-    results = grade_session(directory, session, options)
+    with started(options) as pool:
+        results = grade_session(directory, session, options, executor=pool)
     table = Table("module", "learner", "pair", "status", "autograded", "written answer")
     for r in results:
         auto = f"{r.score.auto_score:g}/{r.score.auto_max:g}" if r.score else "-"
@@ -99,8 +104,31 @@ def grade(
         raise TandemError(f"{len(bad)} of {len(results)} submissions could not be graded")
 
 
+@contextmanager
+def started(options: RunOptions) -> Iterator[Executor]:
+    """The run's executor, its workers starting at once: their imports and kernel
+    templates load while this process loads nbgrader and prepares the jobs."""
+    from tandem.executors import make_executor
+
+    executor = make_executor(
+        options.executor,
+        workers=options.workers,
+        kernels=options.kernels,
+        scheduler=options.scheduler,
+    )
+    try:
+        executor.start()
+        yield executor
+    finally:
+        executor.close()
+
+
 def _grade_course(
-    course_dir: Path, assignment: str, students: list[str], options: RunOptions
+    course_dir: Path,
+    assignment: str,
+    students: list[str],
+    options: RunOptions,
+    executor: Executor,
 ) -> None:
     from tandem.autograde import course_api, grade, submissions
     from tandem.grading import quiet_nbgrader
@@ -110,7 +138,7 @@ def _grade_course(
     if not names:
         raise TandemError(f"no submissions of {assignment!r} under {course_dir}/submitted")
     with quiet_nbgrader():
-        results = grade(api, [(assignment, s) for s in names], options=options)
+        results = grade(api, [(assignment, s) for s in names], options=options, executor=executor)
     table = Table("student", "status", "score", "reason")
     for r in results:
         score = f"{r.score:g}/{r.max_score:g}" if r.score is not None and r.max_score else "-"
@@ -139,7 +167,8 @@ def report(
     from tandem.report import build_reports
 
     options = run_options(executor, scheduler, workers, kernels, cell_timeout, notebook_timeout)
-    result = build_reports(directory, options=options)
+    with started(options) as pool:
+        result = build_reports(directory, options=options, executor=pool)
     for record in result.failed:
         err.print(f"failed: {record.id}: {record.error}", markup=False)
     console.print(f"Reports: {result.index}")

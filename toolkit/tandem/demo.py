@@ -253,6 +253,7 @@ def run_demo(
         kernels=options.kernels,
         scheduler=options.scheduler,
     )
+    executor.start()
     try:  # one pool of workers (and their kernel templates) for the whole programme
         for session in ws.program(cohort).sessions[:sessions]:
             progress(f"{session.id}: release, fetch, work, submit, collect, autograde")

@@ -25,6 +25,8 @@ from tandem.jobs import Outcome, Work, describe, run_work
 class Executor(Protocol):
     name: str
 
+    def start(self) -> None: ...
+
     def run(self, works: Iterable[Work]) -> Iterator[Outcome]: ...
 
     def close(self) -> None: ...
@@ -87,6 +89,12 @@ class LocalExecutor:
             initargs=(kernels,),
         )
 
+    def start(self) -> None:
+        """Start every worker (and its kernel template) now, in the background, so that
+        their imports overlap with the caller's own preparation."""
+        for _ in range(self.workers):
+            self.pool.submit(os.getpid)
+
     def run(self, works: Iterable[Work]) -> Iterator[Outcome]:
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
@@ -140,6 +148,9 @@ class DaskExecutor:
             )
             self.client = Client(self.cluster)
         self.kernels = kernels
+
+    def start(self) -> None:
+        """Dask workers are already running."""
 
     def run(self, works: Iterable[Work]) -> Iterator[Outcome]:
         from distributed import as_completed
