@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tandem.batch import RunOptions
+from tandem.batch import RunOptions, open_executor
 from tandem.errors import GradingError, NotebookError
-from tandem.executors import Executor, make_executor
+from tandem.executors import Executor
 from tandem.jobs import QUIET_KERNEL, Outcome, Work, describe
 from tandem.progress import progress_bar
 
@@ -307,12 +307,7 @@ def grade(
     if first is not None:
         own = executor is None
         if executor is None:
-            executor = make_executor(
-                options.executor,
-                workers=options.workers,
-                kernels=options.kernels,
-                scheduler=options.scheduler,
-            )
+            executor = open_executor(options)
         try:
             with progress_bar(len(work), "submissions", options.progress) as advance:
                 for outcome in executor.run(itertools.chain([first], jobs)):

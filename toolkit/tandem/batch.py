@@ -97,6 +97,16 @@ def named_inputs(paths: Sequence[Path]) -> dict[str, Path]:
     return found
 
 
+def open_executor(options: RunOptions) -> Executor:
+    """The executor ``options`` name, with their workers, kernels and scheduler."""
+    return make_executor(
+        options.executor,
+        workers=options.workers,
+        kernels=options.kernels,
+        scheduler=options.scheduler,
+    )
+
+
 def folder_inputs(folder: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, Path]:
     """Every file under ``folder`` by its relative name (a lesson's ``data/``, say)."""
     found = {}
@@ -176,12 +186,7 @@ def run_jobs(
         by_id = {job.id: job for job in pending}
         own = executor is None
         if executor is None:
-            executor = make_executor(
-                options.executor,
-                workers=options.workers,
-                kernels=options.kernels,
-                scheduler=options.scheduler,
-            )
+            executor = open_executor(options)
         try:
             with progress_bar(len(pending), "notebooks", options.progress) as advance:
                 for outcome in executor.run(job.work(options) for job in pending):

@@ -108,14 +108,9 @@ def grade(
 def started(options: RunOptions) -> Iterator[Executor]:
     """The run's executor, its workers starting at once: their imports and kernel
     templates load while this process loads nbgrader and prepares the jobs."""
-    from tandem.executors import make_executor
+    from tandem.batch import open_executor
 
-    executor = make_executor(
-        options.executor,
-        workers=options.workers,
-        kernels=options.kernels,
-        scheduler=options.scheduler,
-    )
+    executor = open_executor(options)
     try:
         executor.start()
         yield executor

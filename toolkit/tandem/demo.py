@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tandem.batch import RunOptions
+from tandem.batch import RunOptions, open_executor
 from tandem.checkin import CHECKIN_FILE, CheckIn, Feedback
 from tandem.cohort import Cohort, Workspace, init_cohort, release_session
 from tandem.curriculum import Competency, Module, load_program
 from tandem.errors import CohortError
 from tandem.exchange import collect_session, fetch, submit, write_checkin
-from tandem.executors import make_executor
 from tandem.fsutil import atomic_write_text
 from tandem.grading import CheckpointResult, grade_session
 from tandem.report import ReportResult, build_reports
@@ -247,12 +246,7 @@ def run_demo(
     ws = Workspace(out / "cohort")
     grades: list[CheckpointResult] = []
     options = options or RunOptions()
-    executor = make_executor(
-        options.executor,
-        workers=options.workers,
-        kernels=options.kernels,
-        scheduler=options.scheduler,
-    )
+    executor = open_executor(options)
     executor.start()
     try:  # one pool of workers (and their kernel templates) for the whole programme
         for session in ws.program(cohort).sessions[:sessions]:
