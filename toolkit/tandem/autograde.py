@@ -296,7 +296,7 @@ def grade(
                 sanitised = student.prepare()
             except Exception as exc:  # nbgrader refused it, as `nbgrader autograde` would
                 student.discard()
-                results[key] = GradeOutcome(assignment, student_id, "failed", _nbgrader_reason(exc))
+                results[key] = GradeOutcome(assignment, student_id, "failed", describe(exc))
                 continue
             students[key] = student
             for path in sanitised:
@@ -342,7 +342,7 @@ def _receive(
         try:
             student.finish(path, outcome.notebook, local)
         except Exception as exc:
-            student.failures.append(f"{notebook}: {_nbgrader_reason(exc)}")
+            student.failures.append(f"{notebook}: {describe(exc)}")
     else:
         student.failures.append(f"{notebook}: {outcome.error}")
     if student.pending:
@@ -375,10 +375,6 @@ def _read_scores(api: NbGraderAPI, results: dict[tuple[str, str], GradeOutcome])
             result.score = float(submission.score)
             result.max_score = float(submission.max_score)
             result.notebooks = [nb.name for nb in submission.notebooks]
-
-
-def _nbgrader_reason(exc: BaseException) -> str:
-    return describe(exc)
 
 
 def course_api(course_dir: Path | str) -> NbGraderAPI:

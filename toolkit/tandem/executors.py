@@ -147,7 +147,6 @@ class DaskExecutor:
                 silence_logs=40,
             )
             self.client = Client(self.cluster)
-        self.kernels = kernels
 
     def start(self) -> None:
         """Dask workers are already running."""
