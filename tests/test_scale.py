@@ -37,6 +37,7 @@ PROBE = """\
 import json, os, sys
 import matplotlib, pandas
 from pathlib import Path
+from ipykernel.kernelapp import IPKernelApp
 parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\\0", b" ").decode()
 print(json.dumps({
     "global": "LEAKED_GLOBAL" in globals(),
@@ -47,7 +48,9 @@ print(json.dumps({
     "max_rows": pandas.get_option("display.max_rows"),
     "sys_path": "/tandem-leak" in sys.path,
     "pid": os.getpid(),
+    "ppid": os.getppid(),
     "parent": parent,
+    "transport": IPKernelApp.instance().transport,
     "label": label,
 }))
 import matplotlib.pyplot as plt
@@ -148,6 +151,43 @@ def test_nothing_one_job_does_is_visible_to_the_next(
         assert any("image/png" in o.get("data", {}) for o in plotted)
     forked = ["tandem.forkserver" in seen["parent"] for seen in probes]
     assert forked == [kernels == "fork"] * 3
+    # Unix sockets, not TCP ports that kernels started side by side could both pick.
+    assert {seen["transport"] for seen in probes} == {"ipc"}
+
+
+def test_workers_share_one_kernel_template(books: dict[str, Path], tmp_path: Path) -> None:
+    """Two workers, one template: every kernel is forked from the same process, and
+    jobs run side by side on two workers still see pristine kernels."""
+    records = run_jobs(
+        isolation_jobs(books, tmp_path),
+        tmp_path / "manifest.json",
+        options=RunOptions(workers=2, kernels="fork", progress=False),
+    )
+    assert [r.status for r in records] == ["done"] * 6, [r.error for r in records]
+    probes = [json.loads(stdout_of(tmp_path / f"probe-{n}.ipynb")) for n in range(3)]
+    assert len({seen["ppid"] for seen in probes}) == 1
+    assert all("tandem.forkserver --listen-fd" in seen["parent"] for seen in probes), probes[0]
+    assert all(seen["global"] is False and seen["env"] is None for seen in probes)
+
+
+def test_the_slow_jsonschema_import_is_deferred_not_changed() -> None:
+    """Tandem's processes do not pay rfc3987_syntax's ~2 s import until an IRI is checked,
+    and IRI checks give the same answers as without the stand-in."""
+    code = (
+        "import sys\n"
+        "import tandem.cli, jsonschema, nbformat\n"
+        "loaded = type(sys.modules['rfc3987_syntax']).__module__\n"
+        "checker = jsonschema.FormatChecker()\n"
+        "v = jsonschema.Draft7Validator({'format': 'iri'}, format_checker=checker)\n"
+        "print(loaded, [v.is_valid(x) for x in ('http://example.org/a', 'http://a b', 'é:x')])\n"
+    )
+    plain = code.replace("import tandem.cli, ", "import ")
+    deferred = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    direct = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True)
+    assert deferred.returncode == direct.returncode == 0, deferred.stderr + direct.stderr
+    assert deferred.stdout.split(" ", 1)[0] == "tandem.lazyimport"
+    assert direct.stdout.split(" ", 1)[0] != "tandem.lazyimport"
+    assert deferred.stdout.split(" ", 1)[1] == direct.stdout.split(" ", 1)[1]
 
 
 def test_a_dead_kernel_is_retried_once_then_reported(
@@ -211,7 +251,7 @@ def test_the_dask_executor_gives_the_same_results_as_local(
         assert [r.status for r in records] == ["done"] * 7, [r.error for r in records]
         probes = [json.loads(stdout_of(out / f"probe-{n}.ipynb")) for n in range(3)]
         results[executor] = [
-            {k: v for k, v in seen.items() if k not in ("pid", "parent")} for seen in probes
+            {k: v for k, v in seen.items() if k not in ("pid", "ppid", "parent")} for seen in probes
         ]
         assert "from a Dask worker" in (out / "report.html").read_text()
     assert results["dask"] == results["local"]

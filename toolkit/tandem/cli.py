@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tandem import __version__
+from tandem import __version__, lazyimport  # noqa: F401 - defers jsonschema's slow import
 from tandem.cli_batch import batch, grade, report
 from tandem.cli_options import (
     Curriculum,

@@ -47,6 +47,7 @@ def default_workers() -> int:
 
 #: What a worker imports to run jobs (papermill, nbclient, nbgrader's preprocessors).
 CLIENT_MODULES = (
+    "tandem.lazyimport",  # first: it must come before jsonschema
     "tandem.jobs",
     "tandem.kernels",
     "papermill",
@@ -56,12 +57,12 @@ CLIENT_MODULES = (
 )
 
 
-def _init_worker(kernel_mode: str) -> None:
+def _init_worker(kernel_mode: str, template: str | None = None) -> None:
     import importlib
 
     from tandem import kernels
 
-    kernels.use(kernel_mode)  # starts the kernel template while the client side imports
+    kernels.use(kernel_mode, shared=template)
     for name in CLIENT_MODULES:
         importlib.import_module(name)
 
@@ -74,6 +75,8 @@ class LocalExecutor:
     def __init__(self, workers: int | None = None, kernels: str = "fork", **_: Any) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
+        from tandem import kernels as kernel_modes
+
         self.workers = workers or default_workers()
         method = (
             "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -82,11 +85,16 @@ class LocalExecutor:
         if method == "forkserver":
             # Workers fork from a server that has imported the client side once.
             context.set_forkserver_preload(list(CLIENT_MODULES))
+        # One kernel template for every worker, started now: its imports run while the
+        # workers' fork server does its own.
+        self.template = None
+        if kernels == "fork" and kernel_modes.fork_supported():
+            self.template = kernel_modes.Template(listen=True)
         self.pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(kernels,),
+            initargs=(kernels, self.template.address if self.template else None),
         )
 
     def start(self) -> None:
@@ -115,6 +123,8 @@ class LocalExecutor:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.template is not None:
+            self.template.close()
 
 
 class DaskExecutor:

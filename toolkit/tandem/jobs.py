@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from tandem import lazyimport  # noqa: F401 - a worker's papermill import, ~2 s sooner
+
 WorkKind = Literal["papermill", "autograde"]
 #: Kernel arguments that keep ipykernel's start-up warnings off the user's terminal.
 QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)

@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +38,7 @@ KernelMode = Literal["fork", "plain"]
 KERNEL_MODES: tuple[str, ...] = ("fork", "plain")
 PROVISIONERS = {"fork": "tandem-fork", "plain": "tandem-plain"}
 #: Environment variables read at interpreter or library import: a change needs a cold start.
-IMPORT_TIME_ENV = ("PYTHON", "MPL", "OMP_", "OPENBLAS", "MKL_", "NUMEXPR", "LC_", "LANG")
+IMPORT_TIME_ENV = ("PYTHON", "MPL", "OMP_", "OPENBLAS", "MKL_", "NUMEXPR", "LC_", "LANG", "PYDEVD")
 
 #: Kernels started by this process, by pid: lets a job enforce a whole-notebook timeout.
 LIVE: dict[int, int] = {}
@@ -47,13 +49,18 @@ def fork_supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
 
 
-def use(mode: str) -> None:
-    """Make every kernel this process starts from now on use ``mode`` (fork or plain)."""
+def use(mode: str, shared: str | None = None) -> None:
+    """Make every kernel this process starts from now on use ``mode`` (fork or plain).
+
+    ``shared`` is the address of a template another process owns (a pool's, see
+    ``Template(listen=True)``): forks come from it while it answers."""
     from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
+    global _SHARED
     if mode not in PROVISIONERS:
         raise ValueError(f"unknown kernel mode {mode!r}; choose from {', '.join(KERNEL_MODES)}")
     KernelProvisionerFactory.instance().default_provisioner_name = PROVISIONERS[mode]
+    _SHARED = shared
     if mode == "fork" and fork_supported():
         template()  # start importing now, while the caller does its own imports
 
@@ -69,7 +76,25 @@ def kill_live_kernels() -> int:
 
 
 class PlainProvisioner(LocalProvisioner):
-    """Jupyter's local provisioner (a cold ``Popen``), recording its kernels in :data:`LIVE`."""
+    """Jupyter's local provisioner (a cold ``Popen``), recording its kernels in :data:`LIVE`.
+
+    On POSIX its kernels talk to their client over Unix sockets in a folder of their own
+    (``ipc`` transport) rather than TCP ports on localhost: jupyter_client picks free
+    ports by binding and releasing them, so kernels started side by side by different
+    processes can pick the same port, and one client then talks to another's kernel
+    ("Invalid Signature", then a 60 s start-up timeout). A path cannot collide.
+    """
+
+    _ipc_dir: str | None = None
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is not None and self._ipc_dir is None and _default_tcp(km):
+            self._ipc_dir = tempfile.mkdtemp(prefix="tandem-kernel-")
+            km.transport = "ipc"
+            km.ip = os.path.join(self._ipc_dir, "ipc")
+        result: dict[str, Any] = await super().pre_launch(**kwargs)
+        return result
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         info = await super().launch_kernel(cmd, **kwargs)
@@ -86,6 +111,21 @@ class PlainProvisioner(LocalProvisioner):
             with _LIVE_LOCK:
                 LIVE.pop(self.pid, None)
         await super().cleanup(restart=restart)
+        if self._ipc_dir is not None and not restart:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
+
+
+def _default_tcp(km: Any) -> bool:
+    """A manager on POSIX left to pick its own TCP ports on localhost (nothing preset)."""
+    ports = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+    return (
+        os.name == "posix"
+        and km.transport == "tcp"
+        and not getattr(km, "_connection_file_written", False)
+        and km.ip in ("127.0.0.1", "localhost")
+        and not any(getattr(km, port, 0) for port in ports)
+    )
 
 
 class ForkProvisioner(PlainProvisioner):
@@ -111,7 +151,7 @@ class ForkProvisioner(PlainProvisioner):
 class ForkedKernel:
     """A ``Popen``-like handle on a kernel forked by the template (not our own child)."""
 
-    def __init__(self, server: Template, pid: int) -> None:
+    def __init__(self, server: _TemplateClient, pid: int) -> None:
         self.server = server
         self.pid = pid
         self.returncode: int | None = None
@@ -153,55 +193,62 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
-class Template:
-    """Client side of one template process (:mod:`tandem.forkserver`)."""
+class _TemplateClient:
+    """What every client of a template process (:mod:`tandem.forkserver`) can ask."""
 
-    def __init__(self, preload: list[str] | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID", "MPLBACKEND")}
-        self.env = dict(env)
-        self.python = os.path.realpath(sys.executable)
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ready = False
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tandem.forkserver", *(preload or [])],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            cwd=str(Path.home()) if Path.home().is_dir() else "/",
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
+        self._hello: dict[str, Any] | None = None
+
+    def _exchange(self, request: dict[str, Any] | None) -> str:
+        raise NotImplementedError
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        raise NotImplementedError
 
-    def can_start(self, cmd: list[str], env: dict[str, str]) -> bool:
-        """Only ipykernel on this interpreter, with no import-time variable changed."""
-        if len(cmd) < 3 or cmd[1] != "-m" or cmd[2] not in ("ipykernel_launcher", "ipykernel"):
-            return False
-        if os.path.realpath(cmd[0]) != self.python:
-            return False
-        for name in set(env) | set(self.env):
-            if name.startswith(IMPORT_TIME_ENV) and env.get(name) != self.env.get(name):
-                return False
-        return self.alive()
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def hello(self) -> dict[str, Any]:
+        """The template's greeting (its pid, interpreter and environment), once it is ready."""
+        with self._lock:
+            return self._greeted()
+
+    def _greeted(self) -> dict[str, Any]:
+        if self._hello is None:
+            line = self._exchange(None)
+            if not line:
+                raise RuntimeError("the kernel template process exited at start-up")
+            self._hello = json.loads(line)
+        return self._hello
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
         with self._lock:
-            if not self._ready:
-                hello = self.proc.stdout.readline()
-                if not hello:
-                    raise RuntimeError("the kernel template process exited at start-up")
-                self._ready = True
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
+            self._greeted()
+            line = self._exchange(request)
         if not line:
             raise RuntimeError("the kernel template process exited")
         reply: dict[str, Any] = json.loads(line)
         return reply
+
+    def can_start(self, cmd: list[str], env: dict[str, str]) -> bool:
+        """Only ipykernel on the template's interpreter, with no import-time variable
+        changed from the template's environment."""
+        if len(cmd) < 3 or cmd[1] != "-m" or cmd[2] not in ("ipykernel_launcher", "ipykernel"):
+            return False
+        if not self.alive():
+            return False
+        try:
+            hello = self.hello()  # waits until the template has done its imports
+        except (OSError, RuntimeError, ValueError):
+            return False
+        if os.path.realpath(cmd[0]) != hello["python"]:
+            return False
+        base: dict[str, str] = hello["env"]
+        return not any(
+            name.startswith(IMPORT_TIME_ENV) and env.get(name) != base.get(name)
+            for name in set(env) | set(base)
+        )
 
     def spawn(self, cmd: list[str], env: dict[str, str], cwd: str) -> ForkedKernel:
         env = {k: v for k, v in env.items() if k != "JPY_PARENT_PID"}
@@ -212,23 +259,114 @@ class Template:
         status = self._call({"op": "reap", "pid": pid})["status"]
         return None if status is None else int(status)
 
+
+class Template(_TemplateClient):
+    """A template process this process starts and owns (it ends when we close it).
+
+    With ``listen=True`` it also serves other processes, which connect to
+    :attr:`address` with :class:`SharedTemplate`: a pool's workers share one template
+    (one set of imports, one copy of the libraries in memory) instead of one each."""
+
+    def __init__(self, preload: list[str] | None = None, *, listen: bool = False) -> None:
+        super().__init__()
+        env = {k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID", "MPLBACKEND")}
+        self._folder = self.address = None
+        listen_args: list[str] = []
+        listener = None
+        if listen:  # bound before anyone can try to connect; queued until the imports end
+            import socket
+
+            self._folder = tempfile.mkdtemp(prefix="tandem-template-")
+            self.address = os.path.join(self._folder, "socket")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(self.address)
+            listener.listen(64)
+            listen_args = ["--listen-fd", str(listener.fileno())]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tandem.forkserver", *listen_args, *(preload or [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=str(Path.home()) if Path.home().is_dir() else "/",
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+            pass_fds=(listener.fileno(),) if listener else (),
+        )
+        if listener is not None:
+            listener.close()  # the template holds it now
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _exchange(self, request: dict[str, Any] | None) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if request is not None:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        return self.proc.stdout.readline()
+
     def close(self) -> None:
         if self.proc.stdin:
-            self.proc.stdin.close()
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
-_TEMPLATE: Template | None = None
+class SharedTemplate(_TemplateClient):
+    """A connection to a template another process owns (see ``Template(listen=True)``)."""
+
+    def __init__(self, address: str) -> None:
+        import socket
+
+        super().__init__()
+        self.address = address
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(address)
+        self.file = self.sock.makefile("rw", encoding="utf-8", newline="\n")
+        self._closed = False
+
+    def alive(self) -> bool:
+        return not self._closed
+
+    def _exchange(self, request: dict[str, Any] | None) -> str:
+        try:
+            if request is not None:
+                self.file.write(json.dumps(request) + "\n")
+                self.file.flush()
+            line = self.file.readline()
+        except OSError:
+            line = ""
+        if not line:
+            self._closed = True
+        return line
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.file.close()
+            self.sock.close()
+
+
+_TEMPLATE: _TemplateClient | None = None
 _TEMPLATE_LOCK = threading.Lock()
+#: The address of a template another process owns (a pool's), set by :func:`use`.
+_SHARED: str | None = None
 
 
-def template() -> Template:
-    """This process's template, started on first use (and again if it died)."""
+def template() -> _TemplateClient:
+    """This process's template: the shared one :func:`use` named if it answers, else
+    one of our own, started on first use (and again if it died)."""
     global _TEMPLATE
     with _TEMPLATE_LOCK:
+        if _TEMPLATE is None and _SHARED is not None:
+            with contextlib.suppress(OSError):
+                _TEMPLATE = SharedTemplate(_SHARED)
         if _TEMPLATE is None or not _TEMPLATE.alive():
             _TEMPLATE = Template()
         return _TEMPLATE
