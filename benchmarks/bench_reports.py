@@ -280,7 +280,7 @@ def header(sizes: Sequence[int], sample: int) -> None:
         f"template  {TEMPLATE.name}; sizes {', '.join(map(str, sizes))}; baselines on all "
         f"jobs up to {sample}, else a random sample of {sample} (seed {SEED})"
     )
-    print("tandem    run_jobs, local executor (a worker per core, plus one), fork kernels, HTML on")
+    print("tandem    run_jobs, local executor (two workers per core), fork kernels, HTML on")
     print("baselines papermill CLI per notebook / papermill.execute_notebook loop in one")
     print("          process, cold kernels, HTML by notebook_to_page in this process")
     print()

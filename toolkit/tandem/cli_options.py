@@ -83,7 +83,7 @@ SchedulerOpt = Annotated[
 ]
 WorkersOpt = Annotated[
     int | None,
-    typer.Option("--workers", min=1, help="Parallel jobs. Default: one per core, plus one."),
+    typer.Option("--workers", min=1, help="Parallel jobs. Default: two per core."),
 ]
 KernelsOpt = Annotated[
     KernelMode,

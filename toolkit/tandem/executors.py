@@ -1,7 +1,7 @@
 """Executors: where batch jobs run. Looked up by name in :data:`EXECUTORS`.
 
-- ``local`` (default): a pool of worker processes on this machine, one per core plus one. Each
-  worker keeps its own kernel template (see :mod:`tandem.kernels`).
+- ``local`` (default): a pool of worker processes on this machine, two per core. Each
+  pool has one kernel template its workers share (see :mod:`tandem.kernels`).
 - ``dask``: a ``distributed.Client`` on a scheduler address, or on a LocalCluster when
   no address is given. Workers need Tandem installed, nothing else: jobs carry their
   notebooks and inputs, and results come back to the client, which writes them.
@@ -40,9 +40,11 @@ def cores() -> int:
 
 
 def default_workers() -> int:
-    """One worker per core, plus one to use the time kernels spend starting and stopping
-    (waiting, not computing): measured ~10-15% faster than one per core on 2 cores."""
-    return cores() + 1
+    """Two workers per core. A job's kernel spends part of its life waiting, not
+    computing (jupyter_client waits 0.2 s for its IOPub channel to settle at start,
+    and polls at shutdown): with reports on 2 cores, 4 workers finished 40 jobs in
+    0.27 s each against 0.36 s with 3."""
+    return 2 * cores()
 
 
 #: What a worker imports to run jobs (papermill, nbclient, nbgrader's preprocessors).

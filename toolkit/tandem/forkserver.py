@@ -23,6 +23,7 @@ This module must stay import-light: the client starts it with ``-m``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import selectors
@@ -256,6 +257,10 @@ def main(argv: list[str] | None = None) -> None:
         args = args[2:]
     _BASE_ENV = dict(os.environ)  # as the client started us, before our own settings
     _prepare_template(args or list(DEFAULT_PRELOAD))
+    # Everything imported so far lives as long as any kernel: keep it out of the kernels'
+    # garbage collections, which would otherwise touch (and so copy) its pages in each.
+    gc.collect()
+    gc.freeze()
     _SERVER_PID = os.getpid()
     owner = _Channel(os.dup(0), os.dup(1))
     request = _serve(owner, listener)

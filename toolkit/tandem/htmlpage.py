@@ -64,6 +64,7 @@ def _exporter() -> Any:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         anchor_link_text="",
+        optimistic_validation=True,  # validate once, not after each of its preprocessors
     )
 
 

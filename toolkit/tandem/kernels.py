@@ -123,7 +123,8 @@ def _default_tcp(km: Any) -> bool:
         os.name == "posix"
         and km.transport == "tcp"
         and not getattr(km, "_connection_file_written", False)
-        and km.ip in ("127.0.0.1", "localhost")
+        # reading km.ip would list the machine's interfaces (~0.15 s): only a set one counts
+        and (not km.trait_has_value("ip") or km.ip in ("127.0.0.1", "localhost"))
         and not any(getattr(km, port, 0) for port in ports)
     )
 
