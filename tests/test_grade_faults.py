@@ -432,3 +432,44 @@ def test_the_exercises_score_the_same_under_tandem_and_nbgrader(
     assert scores["full"] and scores["wrong"]
     lost = {g for g, s in scores["wrong"].items() if s != scores["full"][g]}
     assert lost, f"{module}: the wrong answer scored like the solution"
+
+
+def test_metadata_checks_answer_as_jsonschema_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking nbgrader's schema once changes when the schema is checked, not what a
+    cell's metadata check answers: valid metadata passes, invalid raises the same error."""
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError, common
+
+    from tandem.autograde import _SchemaCheckedOnce, check_metadata_schema_once
+
+    meta = {
+        "schema_version": 3,
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "task": False,
+        "grade_id": "test-a",
+        "points": 2,
+    }
+    cells = [
+        nbformat.v4.new_code_cell("assert True", metadata={"nbgrader": dict(meta)}),
+        nbformat.v4.new_code_cell("assert True", metadata={"nbgrader": {**meta, "points": "2"}}),
+        nbformat.v4.new_code_cell("assert True", metadata={"nbgrader": {**meta, "locked": 1}}),
+    ]
+
+    def answers() -> list[str | None]:
+        found: list[str | None] = []
+        for cell in cells * 2:
+            try:
+                MetadataValidator().validate_cell(cell)
+                found.append(None)
+            except ValidationError as exc:
+                found.append(str(exc))
+        return found
+
+    real = getattr(common.jsonschema, "_module", common.jsonschema)
+    monkeypatch.setattr(common, "jsonschema", real)
+    before = answers()
+    check_metadata_schema_once()
+    assert isinstance(common.jsonschema, _SchemaCheckedOnce)
+    assert answers() == before
+    assert before[0] is None and before[1] and before[2]

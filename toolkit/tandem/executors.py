@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -87,6 +88,7 @@ class LocalExecutor:
         if method == "forkserver":
             # Workers fork from a server that has imported the client side once.
             context.set_forkserver_preload(list(CLIENT_MODULES))
+        self._starting: threading.Thread | None = None
         # One kernel template for every worker, started now: its imports run while the
         # workers' fork server does its own.
         self.template = None
@@ -100,14 +102,22 @@ class LocalExecutor:
         )
 
     def start(self) -> None:
-        """Start every worker (and its kernel template) now, in the background, so that
-        their imports overlap with the caller's own preparation."""
-        for _ in range(self.workers):
-            self.pool.submit(os.getpid)
+        """Start every worker now, in the background, so that their imports overlap with
+        the caller's own preparation. (Starting one waits for the pool's fork server to
+        finish its imports: a thread does the waiting.)"""
+
+        def spawn() -> None:
+            for _ in range(self.workers):
+                self.pool.submit(os.getpid)
+
+        self._starting = threading.Thread(target=spawn, name="tandem-pool-start", daemon=True)
+        self._starting.start()
 
     def run(self, works: Iterable[Work]) -> Iterator[Outcome]:
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
+        if self._starting is not None:
+            self._starting.join()
         pending = iter(works)
         running: dict[Future[Outcome], Work] = {}
         try:
@@ -124,6 +134,8 @@ class LocalExecutor:
                 future.cancel()
 
     def close(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
         self.pool.shutdown(wait=True, cancel_futures=True)
         if self.template is not None:
             self.template.close()
