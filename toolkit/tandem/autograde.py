@@ -252,18 +252,19 @@ class _SchemaCheckedOnce:
         return getattr(self._module, name)
 
     def validate(self, instance: Any, schema: Any, cls: Any = None, *args: Any, **kw: Any) -> None:
+        """``jsonschema.validate``, with the schema check and validator kept per schema."""
         if cls is not None or args or kw:
-            return self._module.validate(instance, schema, cls, *args, **kw)  # type: ignore[no-any-return]
+            self._module.validate(instance, schema, cls, *args, **kw)
+            return
         key = json.dumps(schema, sort_keys=True)
         validator = self._validators.get(key)
         if validator is None:
-            self._module.validate(instance, schema)  # checks the schema, as before
-            self._validators[key] = self._module.validators.validator_for(schema)(schema)
-            return None
+            kind = self._module.validators.validator_for(schema)
+            kind.check_schema(schema)
+            validator = self._validators[key] = kind(schema)
         error = self._module.exceptions.best_match(validator.iter_errors(instance))
         if error is not None:
             raise error
-        return None
 
 
 def check_metadata_schema_once() -> None:
