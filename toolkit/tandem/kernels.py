@@ -197,12 +197,22 @@ class ForkedKernel:
 class _TemplateClient:
     """What every client of a template process (:mod:`tandem.forkserver`) can ask."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader: Any = None, writer: Any = None) -> None:
         self._lock = threading.Lock()
         self._hello: dict[str, Any] | None = None
+        self._reader, self._writer = reader, writer  # text files: one JSON line each way
+        self._lost = False  # the template stopped answering
 
     def _exchange(self, request: dict[str, Any] | None) -> str:
-        raise NotImplementedError
+        try:
+            if request is not None:
+                self._writer.write(json.dumps(request) + "\n")
+                self._writer.flush()
+            line: str = self._reader.readline()
+        except OSError:
+            line = ""
+        self._lost = self._lost or not line
+        return line
 
     def alive(self) -> bool:
         raise NotImplementedError
@@ -296,16 +306,10 @@ class Template(_TemplateClient):
         )
         if listener is not None:
             listener.close()  # the template holds it now
+        self._reader, self._writer = self.proc.stdout, self.proc.stdin
 
     def alive(self) -> bool:
         return self.proc.poll() is None
-
-    def _exchange(self, request: dict[str, Any] | None) -> str:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        if request is not None:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-        return self.proc.stdout.readline()
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -325,30 +329,17 @@ class SharedTemplate(_TemplateClient):
     def __init__(self, address: str) -> None:
         import socket
 
-        super().__init__()
         self.address = address
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(address)
         self.file = self.sock.makefile("rw", encoding="utf-8", newline="\n")
-        self._closed = False
+        super().__init__(self.file, self.file)
 
     def alive(self) -> bool:
-        return not self._closed
-
-    def _exchange(self, request: dict[str, Any] | None) -> str:
-        try:
-            if request is not None:
-                self.file.write(json.dumps(request) + "\n")
-                self.file.flush()
-            line = self.file.readline()
-        except OSError:
-            line = ""
-        if not line:
-            self._closed = True
-        return line
+        return not self._lost
 
     def close(self) -> None:
-        self._closed = True
+        self._lost = True
         with contextlib.suppress(OSError):
             self.file.close()
             self.sock.close()
