@@ -156,6 +156,8 @@ def _papermill(work: Work, folder: Path) -> Outcome:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from tandem import kernelclient
+
     source = _inside(folder, work.name)
     source.write_text(work.notebook, encoding="utf-8")
     output = folder / f".{source.stem}.executed.ipynb"
@@ -174,6 +176,7 @@ def _papermill(work: Work, folder: Path) -> Outcome:
             shutdown_kernel="immediate",
             request_save_on_cell_execute=False,  # the result is written once, at the end
             extra_arguments=list(QUIET_KERNEL),
+            kernel_manager_class=kernelclient.MANAGER,
         )
     except PapermillExecutionError as exc:
         error = describe(exc)

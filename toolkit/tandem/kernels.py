@@ -20,6 +20,7 @@ locale), or a platform without ``fork``. ``--kernels plain`` uses cold starts al
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,6 +102,16 @@ class PlainProvisioner(LocalProvisioner):
         info = await super().launch_kernel(cmd, **kwargs)
         self._register()
         return info
+
+    async def kill(self, restart: bool = False) -> None:
+        """Kill the kernel and wait (at most 0.1 s) until it is gone: the manager checks
+        right after, and a kernel still alive then costs a whole 0.1 s poll interval."""
+        await super().kill(restart=restart)
+        deadline = time.monotonic() + 0.1
+        while self.process is not None and self.process.poll() is None:
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.002)
 
     def _register(self) -> None:
         if self.pid is not None:
