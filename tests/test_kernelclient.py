@@ -53,8 +53,8 @@ async def _start_run_stop(code: str) -> dict[str, Any]:
         "left": left,
         "printed": "".join(printed),
         "status": reply["content"]["status"],
-        "alive_after_shutdown": psutil.pid_exists(pid) and psutil.Process(pid).status()
-        != psutil.STATUS_ZOMBIE,
+        "alive_after_shutdown": psutil.pid_exists(pid)
+        and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE,
     }
 
 

@@ -23,7 +23,7 @@ import time
 from queue import Empty
 from typing import Any
 
-from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
@@ -45,10 +45,10 @@ class ReadyKernelClient(AsyncKernelClient):
                 reply = await self.shell_channel.get_msg(timeout=1)
             except Empty:
                 reply = None
-            if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                if await self._idle_after(asked):
-                    self._handle_kernel_info_reply(reply)
-                    return
+            answered = reply is not None and reply["msg_type"] == "kernel_info_reply"
+            if answered and await self._idle_after(asked):
+                self._handle_kernel_info_reply(reply)
+                return
             if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
@@ -81,4 +81,3 @@ class KernelManager(AsyncKernelManager):
 
     client_class = DottedObjectName("tandem.kernelclient.ReadyKernelClient", config=True)
     client_factory = Type(klass=ReadyKernelClient, config=True)  # what client() builds
-
