@@ -190,6 +190,40 @@ def test_the_slow_jsonschema_import_is_deferred_not_changed() -> None:
     assert deferred.stdout.split(" ", 1)[1] == direct.stdout.split(" ", 1)[1]
 
 
+def test_the_pool_prewarm_fills_caches_and_leaves_a_process_safe_to_fork() -> None:
+    """The pool's fork server imports ``tandem.prewarm`` before it forks workers: the
+    per-process caches a first job would build are built, and nothing that must not cross
+    a fork (a thread, an event loop, a zmq context, a kernel) exists afterwards."""
+    code = (
+        "import asyncio, json, sys, threading\n"
+        "import tandem.lazyimport\n"
+        "import tandem.prewarm\n"
+        "import zmq\n"
+        "from nbformat.validator import validators\n"
+        "from tandem import htmlpage, kernels\n"
+        "try:\n"
+        "    asyncio.get_running_loop(); loop = True\n"
+        "except RuntimeError:\n"
+        "    loop = False\n"
+        "print(json.dumps({\n"
+        "    'exporter': htmlpage._exporter.cache_info().currsize,\n"
+        "    'validators': sorted(key[2] for key in validators if not key[3]),\n"
+        "    'ipython': 'IPython.core.interactiveshell' in sys.modules,\n"
+        "    'threads': threading.active_count(),\n"
+        "    'loop': loop,\n"
+        "    'zmq': zmq.Context._instance is not None,\n"
+        "    'kernels': len(kernels.LIVE),\n"
+        "}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["exporter"] == 1  # the HTML exporter, its Jinja templates compiled
+    assert seen["validators"] == [4, 5]  # nbformat 4.4 and 4.5 validators compiled
+    assert seen["ipython"] is True  # the python3 kernel spec was looked up
+    assert (seen["threads"], seen["loop"], seen["zmq"], seen["kernels"]) == (1, False, False, 0)
+
+
 def test_a_dead_kernel_is_retried_once_then_reported(
     books: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -57,6 +57,7 @@ CLIENT_MODULES = (
     "nbclient",
     "nbconvert.exporters",
     "nbgrader.preprocessors",
+    "tandem.prewarm",  # last: fills the caches each worker's first job would fill
 )
 
 
