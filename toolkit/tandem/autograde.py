@@ -24,6 +24,7 @@ refused with the reason (file, line or field), and the rest are graded.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -279,6 +280,20 @@ def check_metadata_schema_once() -> None:
         common.jsonschema = _SchemaCheckedOnce(common.jsonschema)
 
 
+def share_gradebook_engines() -> None:
+    """nbgrader opens a ``Gradebook`` (each with a new SQLAlchemy engine) ~9 times per
+    submission, and an engine's compiled-SQL cache lives and dies with it, so every
+    query was compiled again each time: most of the grading process's time in
+    ``init_assignment``. In this process, ``Gradebook`` gets one engine per database URL.
+    Each ``Gradebook`` still has its own session and connection and closes them as
+    before (``dispose()`` on a shared engine closes its idle connections; the cache
+    stays); the SQL, the transactions and the database are nbgrader's."""
+    from nbgrader import api
+
+    if not isinstance(api.create_engine, functools._lru_cache_wrapper):
+        api.create_engine = functools.cache(api.create_engine)
+
+
 def submissions(api: NbGraderAPI, assignment: str) -> list[str]:
     """Students with a submitted folder for ``assignment``."""
     root = Path(api.coursedir.format_path(api.coursedir.submitted_directory, ".", "."))
@@ -302,6 +317,7 @@ def grade(
     from tandem import kernelclient
 
     check_metadata_schema_once()
+    share_gradebook_engines()
 
     options = options or RunOptions()
     remote, local = split_preprocessors(
@@ -352,7 +368,7 @@ def grade(
     if first is not None:
         own = executor is None
         if executor is None:
-            executor = open_executor(options)
+            executor = open_executor(options, kinds=("autograde",))
         try:
             with progress_bar(len(work), "submissions", options.progress) as advance:
                 for outcome in executor.run(itertools.chain([first], jobs)):

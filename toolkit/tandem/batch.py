@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tandem.errors import BatchError, TandemError
-from tandem.executors import Executor, make_executor
+from tandem.executors import ALL_KINDS, Executor, make_executor
 from tandem.fsutil import atomic_write_json, atomic_write_text
-from tandem.jobs import QUIET_KERNEL, Outcome, Work, run_work
+from tandem.jobs import QUIET_KERNEL, Outcome, Work, WorkKind, run_work
 from tandem.progress import progress_bar
 
 __all__ = ["QUIET_KERNEL", "Job", "JobRecord", "RunOptions", "execute_job", "run_jobs"]
@@ -97,13 +97,15 @@ def named_inputs(paths: Sequence[Path]) -> dict[str, Path]:
     return found
 
 
-def open_executor(options: RunOptions) -> Executor:
-    """The executor ``options`` name, with their workers, kernels and scheduler."""
+def open_executor(options: RunOptions, kinds: Sequence[WorkKind] = ALL_KINDS) -> Executor:
+    """The executor ``options`` name, with their workers, kernels and scheduler, ready
+    for ``kinds`` of work (``papermill`` notebooks, nbgrader's ``autograde``)."""
     return make_executor(
         options.executor,
         workers=options.workers,
         kernels=options.kernels,
         scheduler=options.scheduler,
+        kinds=kinds,
     )
 
 
@@ -186,7 +188,7 @@ def run_jobs(
         by_id = {job.id: job for job in pending}
         own = executor is None
         if executor is None:
-            executor = open_executor(options)
+            executor = open_executor(options, kinds=("papermill",))
         try:
             with progress_bar(len(pending), "notebooks", options.progress) as advance:
                 for outcome in executor.run(job.work(options) for job in pending):

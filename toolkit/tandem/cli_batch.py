@@ -33,6 +33,7 @@ from tandem.errors import TandemError, UsageError
 if TYPE_CHECKING:
     from tandem.batch import RunOptions
     from tandem.executors import Executor
+    from tandem.jobs import WorkKind
 
 
 def grade(
@@ -73,14 +74,14 @@ def grade(
             raise UsageError("give either DIRECTORY SESSION or --course-dir, not both")
         if not assignment:
             raise UsageError("--course-dir needs --assignment NAME")
-        with started(options) as pool:
+        with started(options, "autograde") as pool:
             _grade_course(course_dir, assignment, student or [], options, pool)
         return
     if directory is None or session is None:
         raise UsageError("give a cohort DIRECTORY and SESSION, or --course-dir and --assignment")
     from tandem.grading import grade_session
 
-    with started(options) as pool:
+    with started(options, "autograde") as pool:
         results = grade_session(directory, session, options, executor=pool)
     table = Table("module", "learner", "pair", "status", "autograded", "written answer")
     for r in results:
@@ -105,12 +106,13 @@ def grade(
 
 
 @contextmanager
-def started(options: RunOptions) -> Iterator[Executor]:
-    """The run's executor, its workers starting at once: their imports and kernel
-    templates load while this process loads nbgrader and prepares the jobs."""
+def started(options: RunOptions, kind: WorkKind) -> Iterator[Executor]:
+    """The run's executor for ``kind`` of work, its workers starting at once: their
+    imports and kernel templates load while this process loads nbgrader and prepares
+    the jobs."""
     from tandem.batch import open_executor
 
-    executor = open_executor(options)
+    executor = open_executor(options, kinds=(kind,))
     try:
         executor.start()
         yield executor
@@ -162,7 +164,7 @@ def report(
     from tandem.report import build_reports
 
     options = run_options(executor, scheduler, workers, kernels, cell_timeout, notebook_timeout)
-    with started(options) as pool:
+    with started(options, "papermill") as pool:
         result = build_reports(directory, options=options, executor=pool)
     for record in result.failed:
         err.print(f"failed: {record.id}: {record.error}", markup=False)

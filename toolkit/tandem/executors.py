@@ -16,11 +16,11 @@ import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from tandem.errors import UsageError
-from tandem.jobs import Outcome, Work, describe, run_work
+from tandem.jobs import Outcome, Work, WorkKind, describe, run_work
 
 
 class Executor(Protocol):
@@ -48,26 +48,37 @@ def default_workers() -> int:
     return 2 * cores()
 
 
-#: What a worker imports to run jobs (papermill, nbclient, nbgrader's preprocessors).
+#: What every worker imports (first: the stand-in that must come before jsonschema).
 CLIENT_MODULES = (
-    "tandem.lazyimport",  # first: it must come before jsonschema
+    "tandem.lazyimport",
     "tandem.jobs",
     "tandem.kernels",
-    "papermill",
     "nbclient",
     "nbconvert.exporters",
-    "nbgrader.preprocessors",
-    "tandem.prewarm",  # last: fills the caches each worker's first job would fill
 )
+#: What workers import, and the caches they fill (:mod:`tandem.prewarm`), per kind of work.
+PRELOAD: dict[str, tuple[str, ...]] = {
+    "papermill": ("papermill", "tandem.prewarm.notebooks"),
+    "autograde": ("nbgrader.preprocessors", "tandem.prewarm"),
+}
+ALL_KINDS: tuple[WorkKind, ...] = ("papermill", "autograde")
 
 
-def _init_worker(kernel_mode: str, template: str | None = None) -> None:
+def preload(kinds: Sequence[str] = ALL_KINDS) -> list[str]:
+    """The modules a pool that runs ``kinds`` of work imports before forking workers."""
+    names = list(CLIENT_MODULES)
+    for kind in kinds:
+        names += [name for name in PRELOAD[kind] if name not in names]
+    return names
+
+
+def _init_worker(kernel_mode: str, template: str | None, modules: list[str]) -> None:
     import importlib
 
     from tandem import kernels
 
     kernels.use(kernel_mode, shared=template)
-    for name in CLIENT_MODULES:
+    for name in modules:
         importlib.import_module(name)
 
 
@@ -76,7 +87,13 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, kernels: str = "fork", **_: Any) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        kernels: str = "fork",
+        kinds: Sequence[str] = ALL_KINDS,
+        **_: Any,
+    ) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
         from tandem import kernels as kernel_modes
@@ -86,9 +103,10 @@ class LocalExecutor:
             "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         )
         context = multiprocessing.get_context(method)
+        modules = preload(kinds)
         if method == "forkserver":
             # Workers fork from a server that has imported the client side once.
-            context.set_forkserver_preload(list(CLIENT_MODULES))
+            context.set_forkserver_preload(modules)
         self._starting: threading.Thread | None = None
         # One kernel template for every worker, started now: its imports run while the
         # workers' fork server does its own.
@@ -99,7 +117,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(kernels, self.template.address if self.template else None),
+            initargs=(kernels, self.template.address if self.template else None, modules),
         )
 
     def start(self) -> None:
@@ -232,8 +250,9 @@ def make_executor(
     workers: int | None = None,
     kernels: str = "fork",
     scheduler: str | None = None,
+    kinds: Sequence[str] = ALL_KINDS,
 ) -> Executor:
-    """The executor registered under ``name``."""
+    """The executor registered under ``name``, for ``kinds`` of work (what it preloads)."""
     from tandem.kernels import KERNEL_MODES
 
     if kernels not in KERNEL_MODES:
@@ -246,4 +265,4 @@ def make_executor(
         ) from None
     if scheduler and name != "dask":
         raise UsageError("--scheduler only applies to --executor dask")
-    return factory(workers=workers, kernels=kernels, scheduler=scheduler)
+    return factory(workers=workers, kernels=kernels, scheduler=scheduler, kinds=kinds)
