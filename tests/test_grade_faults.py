@@ -473,3 +473,35 @@ def test_metadata_checks_answer_as_jsonschema_does(monkeypatch: pytest.MonkeyPat
     assert isinstance(common.jsonschema, _SchemaCheckedOnce)
     assert answers() == before
     assert before[0] is None and before[1] and before[2]
+
+
+def test_gradebooks_share_an_engine_and_a_new_database_still_gets_its_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the grading process each database has one engine (its compiled-SQL cache kept
+    between nbgrader's many ``Gradebook`` openings), tables are checked once per engine,
+    and nbgrader's records read and write as before, on an old or a brand new database."""
+    from nbgrader import api
+
+    from tandem.autograde import share_gradebook_engines
+
+    monkeypatch.setattr(api, "create_engine", api.create_engine)
+    monkeypatch.setattr(api.Base.metadata, "create_all", api.Base.metadata.create_all)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # alembic
+    share_gradebook_engines()
+    engines = []
+    for name in ("one.db", "two.db"):
+        url = f"sqlite:///{tmp_path / name}"
+        with api.Gradebook(url, "course") as first:
+            first.add_student("ada", first_name="Ada")
+            engine = first.engine
+        with api.Gradebook(url, "course") as again:
+            assert again.engine is engine
+            assert [s.id for s in again.students] == ["ada"]
+            again.add_assignment("a1")
+        with api.Gradebook(url, "course") as last:
+            assert [a.name for a in last.assignments] == ["a1"]
+        tables = set(api.inspect(engine).get_table_names())
+        assert {"student", "assignment", "alembic_version"} <= tables
+        engines.append(engine)
+    assert engines[0] is not engines[1]  # one engine per database, not one for all

@@ -192,9 +192,8 @@ def test_the_slow_jsonschema_import_is_deferred_not_changed() -> None:
 
 def test_the_pool_prewarm_fills_caches_and_leaves_a_process_safe_to_fork() -> None:
     """A report pool's fork server imports ``tandem.prewarm.notebooks`` before it forks
-    workers: the
-    per-process caches a first job would build are built, and nothing that must not cross
-    a fork (a thread, an event loop, a zmq context, a kernel) exists afterwards."""
+    workers: the per-process caches a first job would build are built, and nothing that
+    must not cross a fork (a thread, an event loop, a zmq context, a kernel) exists."""
     code = (
         "import asyncio, json, sys, threading\n"
         "import tandem.lazyimport\n"

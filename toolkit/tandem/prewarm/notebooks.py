@@ -13,7 +13,9 @@ def _notebook() -> object:
     """A small executed notebook with every kind of output a report has."""
     from nbformat import v4
 
-    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    png = (  # one pixel
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    )
     table = "<table><tr><th>Topic</th></tr><tr><td>Q&amp;A</td></tr></table>"  # an entity
     parameters = v4.new_code_cell('data_path = ""', metadata={"tags": ["parameters"]})
     shown = v4.new_code_cell(
