@@ -310,7 +310,7 @@ def share_gradebook_engines() -> None:
         api.create_engine = functools.cache(api.create_engine)
     metadata = api.Base.metadata
     if not isinstance(metadata.create_all, _TablesCreatedOnce):
-        metadata.create_all = _TablesCreatedOnce(metadata.create_all)  # type: ignore[method-assign]
+        metadata.create_all = _TablesCreatedOnce(metadata.create_all)
 
 
 def submissions(api: NbGraderAPI, assignment: str) -> list[str]:
