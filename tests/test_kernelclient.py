@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
@@ -58,12 +59,19 @@ async def _start_run_stop(code: str) -> dict[str, Any]:
     }
 
 
+def _run(coroutine: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps an
+    event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 @pytest.mark.parametrize("attempt", range(3))
 def test_the_client_is_ready_with_nothing_left_over_from_start_up(
     kernel_mode: str, attempt: int
 ) -> None:
     """Three kernels in a row per mode: IOPub connects at a different moment each time."""
-    result = asyncio.run(_start_run_stop("print('first cell', 6 * 7)"))
+    result = _run(_start_run_stop("print('first cell', 6 * 7)"))
     assert isinstance(result["client"], ReadyKernelClient)
     # Everything start-up produced was consumed, as jupyter_client's flush guarantees ...
     assert result["left"] == {"iopub": False, "shell": False}
