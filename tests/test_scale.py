@@ -6,6 +6,7 @@ worker pools and a real Dask LocalCluster. No timings are asserted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from tandem.batch import Job, JobRecord, RunOptions, load_job_table, run_jobs, table_jobs
@@ -332,8 +334,8 @@ def test_an_interrupted_run_resumes_with_only_the_missing_jobs(
         assert time.monotonic() < deadline, "the batch never got going"
         time.sleep(0.1)
     first.send_signal(signal.SIGINT)  # Ctrl-C half way
-    first.communicate(timeout=60)
-    assert first.returncode != 0
+    said = first.communicate(timeout=60)
+    assert first.returncode != 0, said
     done_before = {i for i, r in _manifest(out).items() if r.status == "done"}
     assert 3 <= len(done_before) < 10
     stamps = {i: (out / f"{i}.ipynb").stat().st_mtime_ns for i in done_before}
@@ -348,6 +350,38 @@ def test_an_interrupted_run_resumes_with_only_the_missing_jobs(
     assert sorted(final) == [f"p{n:02d}" for n in range(10)]
     assert all(r.status == "done" for r in final.values())
     assert all(f"pair {n}" in stdout_of(out / f"p{n:02d}.ipynb") for n in range(10))
+
+
+def test_a_killed_run_leaves_no_process_behind(books: dict[str, Path], tmp_path: Path) -> None:
+    """A run whose own process is killed outright (no clean-up code runs) takes its
+    workers, their fork server, the kernel template and the kernels with it."""
+    rows = tmp_path / "jobs.csv"
+    rows.write_text("id,label\n" + "".join(f"p{n:02d},pair {n}\n" for n in range(10)))
+    out = tmp_path / "out"
+    command = _batch_command(books["sleep"], rows, out, "--workers", "2")  # the last counts
+    run = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while not any(r.status == "done" for r in _manifest(out).values()):
+        assert run.poll() is None and time.monotonic() < deadline, "the batch never got going"
+        time.sleep(0.1)
+
+    def left() -> list[str]:
+        session = []
+        for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+            with contextlib.suppress(psutil.Error):
+                if os.getsid(proc.pid) == run.pid and proc.status() != psutil.STATUS_ZOMBIE:
+                    session.append(" ".join(proc.info["cmdline"] or [])[:80])
+        return session
+
+    assert len(left()) >= 4  # the run, its fork server, two workers, the template ...
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 30
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left() == []
 
 
 def test_batch_cli_runs_a_yaml_jobs_file_and_exits_non_zero_on_failure(

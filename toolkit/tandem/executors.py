@@ -72,14 +72,36 @@ def preload(kinds: Sequence[str] = ALL_KINDS) -> list[str]:
     return names
 
 
-def _init_worker(kernel_mode: str, template: str | None, modules: list[str]) -> None:
+def _init_worker(kernel_mode: str, template: str | None, modules: list[str], owner: int) -> None:
     import importlib
 
     from tandem import kernels
 
+    _end_with(owner)
     kernels.use(kernel_mode, shared=template)
     for name in modules:
         importlib.import_module(name)
+
+
+def _end_with(owner: int) -> None:
+    """End this worker when the process that owns the pool ends, however it ends. A pool
+    worker waits on its work queue, and holds both ends of it, so a pool whose owner was
+    killed (or interrupted while its workers were starting) left them, and the fork
+    server they came from, running for good."""
+    import select
+
+    try:
+        watched = os.pidfd_open(owner)
+    except ProcessLookupError:  # gone before this worker started
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here (not Linux)
+        return
+
+    def watch() -> None:
+        select.select([watched], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tandem-owner-watch", daemon=True).start()
 
 
 class LocalExecutor:
@@ -117,7 +139,12 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(kernels, self.template.address if self.template else None, modules),
+            initargs=(
+                kernels,
+                self.template.address if self.template else None,
+                modules,
+                os.getpid(),
+            ),
         )
 
     def start(self) -> None:
