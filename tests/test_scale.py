@@ -334,9 +334,13 @@ def test_an_interrupted_run_resumes_with_only_the_missing_jobs(
         assert first.poll() is None, first.communicate()
         assert time.monotonic() < deadline, "the batch never got going"
         time.sleep(0.1)
-    first.send_signal(signal.SIGINT)  # Ctrl-C half way
+    # Ctrl-C half way. os.kill, not Popen.send_signal, which polls first and sends nothing
+    # if it believes the process has ended (a waitpid failing with ECHILD counts as "ended
+    # with status 0"). In two full-suite runs the run then did all 16 jobs and exited 0;
+    # alone, the test never failed. The exit status or the "Aborted!" shows the interrupt.
+    os.kill(first.pid, signal.SIGINT)
     said = first.communicate(timeout=60)
-    assert first.returncode != 0, said
+    assert first.returncode != 0 or "Aborted" in said[1], said
     done_before = {i for i, r in _manifest(out).items() if r.status == "done"}
     assert 3 <= len(done_before) < jobs
     stamps = {i: (out / f"{i}.ipynb").stat().st_mtime_ns for i in done_before}
