@@ -336,7 +336,7 @@ def test_an_interrupted_run_resumes_with_only_the_missing_jobs(
         time.sleep(0.1)
     # Ctrl-C half way. os.kill, not Popen.send_signal, which polls first and sends nothing
     # if it believes the process has ended (a waitpid failing with ECHILD counts as "ended
-    # with status 0"). In two full-suite runs the run then did all 16 jobs and exited 0;
+    # with status 0"). Twice, in full-suite runs, the run then did all its jobs and exited 0;
     # alone, the test never failed. The exit status or the "Aborted!" shows the interrupt.
     os.kill(first.pid, signal.SIGINT)
     said = first.communicate(timeout=60)
