@@ -57,14 +57,14 @@ CLIENT_MODULES = (
     "nbconvert.exporters",
 )
 #: What workers import, and the caches they fill (:mod:`tandem.prewarm`), per kind of work.
-PRELOAD: dict[str, tuple[str, ...]] = {
+PRELOAD: dict[WorkKind, tuple[str, ...]] = {
     "papermill": ("papermill", "tandem.prewarm.notebooks"),
     "autograde": ("nbgrader.preprocessors", "tandem.prewarm"),
 }
-ALL_KINDS: tuple[WorkKind, ...] = ("papermill", "autograde")
+ALL_KINDS: tuple[WorkKind, ...] = tuple(PRELOAD)
 
 
-def preload(kinds: Sequence[str] = ALL_KINDS) -> list[str]:
+def preload(kinds: Sequence[WorkKind] = ALL_KINDS) -> list[str]:
     """The modules a pool that runs ``kinds`` of work imports before forking workers."""
     names = list(CLIENT_MODULES)
     for kind in kinds:
@@ -113,7 +113,7 @@ class LocalExecutor:
         self,
         workers: int | None = None,
         kernels: str = "fork",
-        kinds: Sequence[str] = ALL_KINDS,
+        kinds: Sequence[WorkKind] = ALL_KINDS,
         **_: Any,
     ) -> None:
         from concurrent.futures import ProcessPoolExecutor
@@ -277,7 +277,7 @@ def make_executor(
     workers: int | None = None,
     kernels: str = "fork",
     scheduler: str | None = None,
-    kinds: Sequence[str] = ALL_KINDS,
+    kinds: Sequence[WorkKind] = ALL_KINDS,
 ) -> Executor:
     """The executor registered under ``name``, for ``kinds`` of work (what it preloads)."""
     from tandem.kernels import KERNEL_MODES
