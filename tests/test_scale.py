@@ -226,6 +226,58 @@ def test_the_pool_prewarm_fills_caches_and_leaves_a_process_safe_to_fork() -> No
     assert (seen["threads"], seen["loop"], seen["zmq"], seen["kernels"]) == (1, False, False, 0)
 
 
+POOL_SCRIPT = """\
+import os, sys
+from pathlib import Path
+
+# Module level: runs in every process that runs this script, whatever its __name__.
+with open(sys.argv[1], "a", encoding="utf-8") as log:
+    log.write(f"{os.getpid()} {__name__} {sys.argv[2]}\\n")
+
+if __name__ == "__main__":
+    from tandem.batch import Job, RunOptions, run_jobs
+
+    out = Path(sys.argv[2])
+    jobs = [
+        Job(id=f"job-{n}", notebook=Path(sys.argv[3]), output=out / f"job-{n}.ipynb",
+            parameters={"label": str(n)})
+        for n in range(4)
+    ]
+    records = run_jobs(jobs, out / "manifest.json",
+                       options=RunOptions(workers=2, progress=False))
+    sys.exit(0 if all(r.status == "done" for r in records) else 1)
+"""
+
+
+def test_a_pool_runs_the_programs_main_script_once_not_in_every_worker(
+    tmp_path: Path,
+) -> None:
+    """Each pool worker used to run the program's main script again (multiprocessing's
+    ``__mp_main__``), ~0.1-0.2 s of imports each while the pool starts. The fork server
+    now runs it once, with the program's arguments, and workers find it done. Nothing
+    of the hand-over reaches the jobs' kernels."""
+    script = tmp_path / "script.py"
+    script.write_text(POOL_SCRIPT, encoding="utf-8")
+    probe = notebook(
+        tmp_path / "env.ipynb",
+        "import os\nprint(os.environ.get('TANDEM_POOL_MAIN'), label)",
+    )
+    log, out = tmp_path / "ran.log", tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, str(script), str(log), str(out), str(probe)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    runs = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    # The program itself, then the fork server (with the program's own arguments).
+    assert [name for _, name, _ in runs] == ["__main__", "__mp_main__"], runs
+    assert all(arg == str(out) for _, _, arg in runs)
+    for n in range(4):
+        assert stdout_of(out / f"job-{n}.ipynb").split() == ["None", str(n)]
+
+
 def test_a_dead_kernel_is_retried_once_then_reported(
     books: dict[str, Path], tmp_path: Path
 ) -> None:

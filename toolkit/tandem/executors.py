@@ -104,6 +104,28 @@ def _end_with(owner: int) -> None:
     threading.Thread(target=watch, name="tandem-owner-watch", daemon=True).start()
 
 
+def _start_fork_server(context: Any, modules: list[str]) -> None:
+    """Start this process's fork server now (if it is not running yet) with ``modules``
+    and the program's main script run once in it (see :mod:`tandem.poolmain`)."""
+    import json
+    from multiprocessing import forkserver
+
+    from tandem.poolmain import MAIN_ENV, main_data
+
+    context.set_forkserver_preload([*modules, "tandem.poolmain"])
+    main = main_data()
+    before = os.environ.get(MAIN_ENV)
+    if main:  # read, and removed, by the server at start-up
+        os.environ[MAIN_ENV] = json.dumps(main)
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            os.environ.pop(MAIN_ENV, None)
+        else:
+            os.environ[MAIN_ENV] = before
+
+
 class LocalExecutor:
     """A process pool on this machine; workers start from a clean fork server."""
 
@@ -128,7 +150,7 @@ class LocalExecutor:
         modules = preload(kinds)
         if method == "forkserver":
             # Workers fork from a server that has imported the client side once.
-            context.set_forkserver_preload(modules)
+            _start_fork_server(context, modules)
         self._starting: threading.Thread | None = None
         # One kernel template for every worker, started now: its imports run while the
         # workers' fork server does its own.
