@@ -7,7 +7,8 @@ executed with its pair's parameters and exported to an offline HTML page, three 
 
 1. Tandem: ``run_jobs`` on the local executor (two workers per core), fork-started kernels,
    HTML export on (in the workers), measured twice: with a new pool per run, start-up
-   included (what a ``tandem report`` command pays), and on a pool that is already
+   included (fork server, kernel template and workers: what a ``tandem report`` command
+   pays), and on a pool that is already
    running (what a script or notebook that keeps its executor pays, and the like-for-like
    comparison with the loop below, which runs in a process that has done its imports);
 2. a ``papermill`` CLI loop: one ``papermill`` process per notebook, then the same HTML
@@ -202,6 +203,8 @@ def run_tandem(
         for pair_id in (ids if ids is not None else batch.pair_ids)
     ]
     options = RunOptions(executor="local", kernels="fork", progress=False)
+    if executor is None:
+        stop_fork_server()
     with PeakMemory() as memory:
         started = time.perf_counter()
         records = run_jobs(
@@ -213,6 +216,17 @@ def run_tandem(
         raise SystemExit(f"Tandem: {len(failed)} report(s) failed, e.g. {failed[0].error}")
     pool = "new pool" if executor is None else "running pool"
     return TandemRun(pool, len(jobs), wall, records, memory.peak, memory.processes)
+
+
+def stop_fork_server() -> None:
+    """End this process's multiprocessing fork server, so that the next pool starts its
+    own, as the pool of a `tandem report` command does (one is kept for the process)."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # private: used by CPython's tests
+    if stop is None:
+        raise SystemExit("this Python's multiprocessing cannot stop its fork server")
+    stop()
 
 
 def export_html(batch: Batch, notebook: Path, pair_id: str) -> None:
@@ -292,7 +306,8 @@ def header(sizes: Sequence[int], sample: int) -> None:
         f"jobs up to {sample}, else a random sample of {sample} (seed {SEED})"
     )
     print("tandem    run_jobs, local executor (two workers per core), fork kernels, HTML on;")
-    print("          a new pool per run (start-up included, as a `tandem report` command),")
+    print("          a new pool per run (fork server, template and workers started, as in")
+    print("          a `tandem report` command),")
     print("          and one pool already running (as a script that keeps its executor)")
     print("baselines papermill CLI per notebook / papermill.execute_notebook loop in one")
     print("          process, cold kernels, HTML by notebook_to_page in this process")
