@@ -3,10 +3,11 @@
 A worker that ``multiprocessing`` forks from its fork server first prepares itself as a
 spawned process would: it runs the program's main script again (as ``__mp_main__``, its
 ``if __name__ == "__main__"`` block skipped) unless the fork server has already done so.
-Naming ``"__main__"`` in the fork server's preload is meant to do it once there, but on
-Python 3.11 to 3.13 the server is never told the script's path (cpython gh-126631,
-gh-137996), so every worker ran it on its own: ~0.1 s for the ``tandem`` command, ~0.17 s
-for a benchmark script, in each worker, while the pool starts and the CPU is busiest.
+Naming ``"__main__"`` in the fork server's preload is meant to do it once there, but until
+CPython fixed it in 2025 (3.14, a 3.13 bug-fix release) the server was never told the
+script's path (cpython gh-126631, gh-137996), so every worker ran it on its own: ~0.1 s
+for the ``tandem`` command, ~0.17 s for a benchmark script, in each worker, while the
+pool starts and the CPU is busiest.
 
 The local executor hands this module what its workers will be told (the script's path or
 module name, ``sys.path``, ``sys.argv``, the working directory) in :data:`MAIN_ENV` while
