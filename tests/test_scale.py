@@ -192,6 +192,53 @@ def test_the_slow_jsonschema_import_is_deferred_not_changed() -> None:
     assert deferred.stdout.split(" ", 1)[1] == direct.stdout.split(" ", 1)[1]
 
 
+def test_nbgrader_imports_without_setuptools_until_an_archive_is_unpacked(
+    tmp_path: Path,
+) -> None:
+    """``nbgrader.utils`` imports setuptools (~0.25 s) for its unzip helper, which grading
+    never calls. In Tandem's processes setuptools loads when an archive is unpacked, and
+    nbgrader's ``unzip`` extracts the same files, and refuses the same bad archives."""
+    import zipfile
+
+    good, bad = tmp_path / "sub.zip", tmp_path / "bad.zip"
+    with zipfile.ZipFile(good, "w") as archive:
+        archive.writestr("ps1/problem1.ipynb", "{}")
+        archive.writestr("ps1/data/table.csv", "a,b\n1,2\n")
+    bad.write_bytes(b"not a zip archive")
+    code = (
+        "import json, os, sys\n"
+        "import tandem.cli\n"
+        "from nbgrader.apps.api import NbGraderAPI\n"
+        "import nbgrader.preprocessors, nbgrader.utils\n"
+        "before = 'setuptools' in sys.modules\n"
+        "dest = sys.argv[3]\n"
+        "os.makedirs(dest)\n"
+        "nbgrader.utils.unzip(sys.argv[1], dest)\n"
+        "files = sorted(os.path.relpath(os.path.join(r, f), dest)\n"
+        "               for r, _, fs in os.walk(dest) for f in fs)\n"
+        "try:\n"
+        "    nbgrader.utils.unzip(sys.argv[2], dest)\n"
+        "    refused = None\n"
+        "except Exception as exc:\n"
+        "    refused = type(exc).__name__\n"
+        "print(json.dumps([before, 'setuptools' in sys.modules, files, refused]))\n"
+    )
+    runs = {}
+    for name, source in (("deferred", code), ("direct", code.replace("import tandem.cli\n", ""))):
+        run = subprocess.run(
+            [sys.executable, "-c", source, str(good), str(bad), str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        runs[name] = json.loads(run.stdout)
+    assert runs["deferred"][:2] == [False, True]  # loaded by the first unzip, not before
+    assert runs["direct"][:2] == [True, True]
+    assert runs["deferred"][2:] == runs["direct"][2:]
+    assert runs["deferred"][2] == ["ps1/data/table.csv", "ps1/problem1.ipynb"]
+    assert runs["deferred"][3] is not None  # the bad archive is refused, both ways
+
+
 def test_the_pool_prewarm_fills_caches_and_leaves_a_process_safe_to_fork() -> None:
     """A report pool's fork server imports ``tandem.prewarm.notebooks`` before it forks
     workers: the per-process caches a first job would build are built, and nothing that
