@@ -17,7 +17,10 @@ command line, in the course directory:
 Then both gradebooks are read with ``nbgrader.api.Gradebook``: every student's total and
 every grade cell's auto score must be identical (exit status 1 if not).
 
-Wall-clock times on a shared machine are noisy: read the ratios.
+Wall-clock times on a shared machine are noisy: read the ratios. Runs of a few seconds
+are the most exposed to a passing burst of load, so up to ``--repeat-below`` submissions
+each tool grades ``--repeats`` fresh copies, in turn, and the median run counts (all are
+printed, and every run's scores are compared).
 """
 
 from __future__ import annotations
@@ -187,6 +190,17 @@ def run_tool(tool: str, command: list[str], course: Course) -> Graded:
 
 
 # -- output ------------------------------------------------------------------------------
+def median_run(runs: Sequence[Graded]) -> Graded:
+    """The run with the median time (of an odd number; the faster middle one if even)."""
+    return sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
+
+
+def repeats(runs: Sequence[Graded]) -> str:
+    if len(runs) == 1:
+        return ""
+    return f"   (median of {len(runs)}: {', '.join(f'{r.seconds:.1f}' for r in runs)} s)"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -218,7 +232,7 @@ def score_summary(course: Course, scores: Scores) -> str:
     )
 
 
-def header(sizes: Sequence[int], cli: bool) -> None:
+def header(sizes: Sequence[int], cli: bool, rounds: int, below: int) -> None:
     cores = os.cpu_count() or 1
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     print("=" * 78)
@@ -236,6 +250,8 @@ def header(sizes: Sequence[int], cli: bool) -> None:
     )
     print(f"tandem    {tandem}")
     print(f"nbgrader  nbgrader autograde {ASSIGNMENT} (CLI, in the course directory)")
+    if rounds > 1:
+        print(f"repeats   up to N={below}: {rounds} runs of each tool, in turn; the median counts")
     print()
 
 
@@ -243,10 +259,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (6,12) to develop")
     parser.add_argument("--sizes", default="20,200", help="comma-separated N (default 20,200)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per tool at small N")
+    parser.add_argument(
+        "--repeat-below", type=int, default=40, help="repeat up to this N (default 40)"
+    )
     args = parser.parse_args(argv)
     sizes = [6, 12] if args.quick else [int(s) for s in args.sizes.split(",")]
     cli = tandem_has_grade_cli()
-    header(sizes, cli)
+    header(sizes, cli, args.repeats, args.repeat_below)
     started = time.perf_counter()
     per_submission: list[float] = []
     speedups: list[float] = []
@@ -255,25 +275,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tandem-bench-grade-") as tmp:
             building = time.perf_counter()
             course = build_course(Path(tmp), size)
-            ours = copy_course(course, "course-tandem")
-            theirs = copy_course(course, "course-nbgrader")
             built = time.perf_counter() - building
-            tandem = run_tool("tandem", tandem_command(ours, cli), ours)
-            nbgrader = run_tool("nbgrader", nbgrader_command(theirs), theirs)
-        diff = differences(tandem.scores, nbgrader.scores)
-        complete = len(tandem.scores) == size and len(nbgrader.scores) == size
+            rounds = args.repeats if size <= args.repeat_below else 1
+            tandems, nbgraders = [], []
+            for n in range(rounds):  # in turn, so that a burst of load hits both alike
+                ours = copy_course(course, f"course-tandem-{n}")
+                theirs = copy_course(course, f"course-nbgrader-{n}")
+                tandems.append(run_tool("tandem", tandem_command(ours, cli), ours))
+                nbgraders.append(run_tool("nbgrader", nbgrader_command(theirs), theirs))
+        tandem, nbgrader = median_run(tandems), median_run(nbgraders)
+        diff = [line for run in tandems for line in differences(run.scores, nbgrader.scores)]
+        diff += [line for run in nbgraders for line in differences(run.scores, nbgrader.scores)]
+        runs = tandems + nbgraders
+        complete = all(len(run.scores) == size for run in runs)
         same = not diff and complete
         identical = identical and same
         per_submission.append(tandem.seconds / size)
         speedups.append(nbgrader.seconds / tandem.seconds)
         print(f"-- N = {size} submissions (course built in {built:.0f} s)")
-        for run in (nbgrader, tandem):
+        for run, every in ((nbgrader, nbgraders), (tandem, tandems)):
             print(
                 f"  {run.tool:<9} {run.seconds:7.1f} s   per submission {run.seconds / size:5.2f} s"
-                f"   exit {run.returncode}   graded {len(run.scores)}"
+                f"   exit {run.returncode}   graded {len(run.scores)}{repeats(every)}"
             )
-            if run.returncode != 0:
-                print("    " + "\n    ".join(run.stderr.strip().splitlines()[-5:]))
+            for failed in (r for r in every if r.returncode != 0):
+                print("    " + "\n    ".join(failed.stderr.strip().splitlines()[-5:]))
         print(f"  ratio     nbgrader / tandem = {speedups[-1]:.2f}x")
         print(f"  totals    {score_summary(course, tandem.scores)}")
         print("            (the maximum includes the written answer's manually graded points)")
