@@ -21,7 +21,10 @@ the two slow baselines run on a random sample of the same jobs (fixed seed) and 
 compared per job. Tandem's peak memory is the sum of the RSS of this process and all its
 descendants (pool workers, kernel templates, kernels), sampled every 100 ms.
 
-Wall-clock times on a shared machine are noisy: read the ratios.
+Wall-clock times on a shared machine are noisy: read the ratios. Runs of a few seconds
+are the most exposed to a passing burst of load, so up to ``--repeat-below`` notebooks
+Tandem's runs and the ``execute_notebook`` loop are repeated ``--repeats`` times and the
+median run counts (all are printed). The papermill CLI loop runs once.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil  # type: ignore[import-untyped]
 
@@ -50,6 +54,7 @@ from tandem.executors import Executor, default_workers
 from tandem.jobs import QUIET_KERNEL, kernel_time
 from tandem.report import template
 
+R = TypeVar("R")
 BIN = Path(sys.executable).parent
 TEMPLATE = template("pair_report.ipynb")
 DATA_NAME = "pairs.json"
@@ -72,6 +77,7 @@ class TandemRun:
     records: list[JobRecord]
     peak_rss: int
     peak_processes: int
+    walls: list[float] = field(default_factory=list)  # every repeat's wall, in order
 
     @property
     def per_job(self) -> float:
@@ -88,6 +94,7 @@ class BaselineRun:
     size: int  # jobs in the batch
     seconds: list[float] = field(default_factory=list)  # one per sampled job
     kernel: list[float] = field(default_factory=list)  # in-kernel seconds per sampled job
+    totals: list[float] = field(default_factory=list)  # every repeat's total, in order
 
     @property
     def per_job(self) -> float:
@@ -282,6 +289,31 @@ def run_baseline(
     return run
 
 
+def median_of(runs: list[R], seconds: Callable[[R], float]) -> R:
+    """The run with the median time (the faster middle one of an even number)."""
+    return sorted(runs, key=seconds)[(len(runs) - 1) // 2]
+
+
+def repeated_tandem(rounds: int, run: Callable[[], TandemRun]) -> TandemRun:
+    runs = [run() for _ in range(rounds)]
+    median = median_of(runs, lambda r: r.wall)
+    median.walls = [r.wall for r in runs]
+    return median
+
+
+def repeated_baseline(rounds: int, run: Callable[[], BaselineRun]) -> BaselineRun:
+    runs = [run() for _ in range(rounds)]
+    median = median_of(runs, lambda r: sum(r.seconds))
+    median.totals = [sum(r.seconds) for r in runs]
+    return median
+
+
+def repeats(values: Sequence[float]) -> str:
+    if len(values) <= 1:
+        return ""
+    return f"   (median of {len(values)}: {', '.join(f'{v:.1f}' for v in values)} s)"
+
+
 # -- output ------------------------------------------------------------------------------
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
@@ -291,7 +323,7 @@ def mib(size: int) -> str:
     return f"{size / 2**20:,.0f} MiB"
 
 
-def header(sizes: Sequence[int], sample: int) -> None:
+def header(sizes: Sequence[int], sample: int, rounds: int, below: int) -> None:
     cores = os.cpu_count() or 1
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     print("=" * 78)
@@ -311,6 +343,11 @@ def header(sizes: Sequence[int], sample: int) -> None:
     print("          and one pool already running (as a script that keeps its executor)")
     print("baselines papermill CLI per notebook / papermill.execute_notebook loop in one")
     print("          process, cold kernels, HTML by notebook_to_page in this process")
+    if rounds > 1:
+        print(
+            f"repeats   up to N={below}: {rounds} runs of Tandem (each pool) and of the "
+            "execute_notebook loop; the median counts"
+        )
     print()
 
 
@@ -326,13 +363,14 @@ def report_size(
         print(
             f"  tandem, {run.pool:<16} wall {run.wall:7.1f} s   per job {run.per_job:6.2f} s   "
             f"(each job {statistics.median(seconds):.2f} s median, {max(seconds):.2f} s max)"
+            + repeats(run.walls)
         )
     for base in baselines:
         ratios = ", ".join(f"{base.per_job / run.per_job:4.1f}x {run.pool}" for run in runs)
         print(
             f"  {base.name:<24} {len(base.seconds):4d} jobs {sum(base.seconds):6.1f} s   "
             f"per job {base.per_job:6.2f} s   ratio {ratios}   "
-            f"(in-kernel {statistics.fmean(base.kernel):.2f} s/job)"
+            f"(in-kernel {statistics.fmean(base.kernel):.2f} s/job)" + repeats(base.totals)
         )
     for run in runs:
         kernel = run.kernel_sum
@@ -369,11 +407,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (6,12) to develop")
     parser.add_argument("--sizes", default="20,200", help="comma-separated N (default 20,200)")
     parser.add_argument("--sample", type=int, default=40, help="baseline jobs at most per N")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measure at small N")
+    parser.add_argument(
+        "--repeat-below", type=int, default=40, help="repeat up to this N (default 40)"
+    )
     args = parser.parse_args(argv)
     sizes = [6, 12] if args.quick else [int(s) for s in args.sizes.split(",")]
     sample = min(args.sample, 6) if args.quick else args.sample
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    header(sizes, sample)
+    header(sizes, sample, args.repeats, args.repeat_below)
+
+    def rounds(batch: Batch) -> int:
+        return args.repeats if batch.size <= args.repeat_below else 1
+
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tandem-bench-reports-") as tmp:
         base = Path(tmp)
@@ -388,12 +434,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
 
         # First: memory from a lean parent. New pools, then one running pool for all N.
-        fresh = [run_tandem(batch) for batch in batches]
+        fresh = [repeated_tandem(rounds(b), partial(run_tandem, b)) for b in batches]
         executor = running_pool(batches[0])
         print(f"running   one pool for every N, warmed with {default_workers()} jobs, untimed")
         print()
         try:
-            running = [run_tandem(batch, executor=executor) for batch in batches]
+            running = [
+                repeated_tandem(rounds(b), partial(run_tandem, b, executor=executor))
+                for b in batches
+            ]
         finally:
             executor.close()
         os.environ.pop("JUPYTER_DEFAULT_PROVISIONER_NAME", None)  # baselines: plain Jupyter
@@ -408,7 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ids = sorted(rng.sample(ids, sample))
             baselines = [
                 run_baseline("papermill CLI loop", batch, ids, papermill_cli),
-                run_baseline("execute_notebook loop", batch, ids, papermill_api),
+                repeated_baseline(
+                    rounds(batch),
+                    partial(run_baseline, "execute_notebook loop", batch, ids, papermill_api),
+                ),
             ]
             report_size(runs, baselines, cores, batch.data_file(batch.pair_ids[0]).stat().st_size)
             results.append((runs, baselines[1]))
