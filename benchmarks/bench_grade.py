@@ -42,6 +42,7 @@ from typing import Any
 
 import nbformat
 import yaml
+from repeats import median_of, shown
 
 from tandem.cohort import Workspace, init_cohort, release_session
 from tandem.demo import submission, synthetic_roster
@@ -190,17 +191,6 @@ def run_tool(tool: str, command: list[str], course: Course) -> Graded:
 
 
 # -- output ------------------------------------------------------------------------------
-def median_run(runs: Sequence[Graded]) -> Graded:
-    """The run with the median time (of an odd number; the faster middle one if even)."""
-    return sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
-
-
-def repeats(runs: Sequence[Graded]) -> str:
-    if len(runs) == 1:
-        return ""
-    return f"   (median of {len(runs)}: {', '.join(f'{r.seconds:.1f}' for r in runs)} s)"
-
-
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -283,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 theirs = copy_course(course, f"course-nbgrader-{n}")
                 tandems.append(run_tool("tandem", tandem_command(ours, cli), ours))
                 nbgraders.append(run_tool("nbgrader", nbgrader_command(theirs), theirs))
-        tandem, nbgrader = median_run(tandems), median_run(nbgraders)
+        tandem, nbgrader = (median_of(runs, lambda r: r.seconds) for runs in (tandems, nbgraders))
         diff = [line for run in tandems for line in differences(run.scores, nbgrader.scores)]
         diff += [line for run in nbgraders for line in differences(run.scores, nbgrader.scores)]
         runs = tandems + nbgraders
@@ -296,7 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for run, every in ((nbgrader, nbgraders), (tandem, tandems)):
             print(
                 f"  {run.tool:<9} {run.seconds:7.1f} s   per submission {run.seconds / size:5.2f} s"
-                f"   exit {run.returncode}   graded {len(run.scores)}{repeats(every)}"
+                f"   exit {run.returncode}   graded {len(run.scores)}"
+                + shown([r.seconds for r in every])
             )
             for failed in (r for r in every if r.returncode != 0):
                 print("    " + "\n    ".join(failed.stderr.strip().splitlines()[-5:]))
@@ -320,9 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     fast = min(speedups) >= TARGET_SPEEDUP
     flat = last <= FLAT_TOLERANCE * first
-    shown = ", ".join(f"{s:.1f}x at N={n}" for s, n in zip(speedups, sizes, strict=True))
+    measured = ", ".join(f"{s:.1f}x at N={n}" for s, n in zip(speedups, sizes, strict=True))
     print(
-        f"targets: grading >= {TARGET_SPEEDUP:g}x faster than nbgrader autograde [{shown}] "
+        f"targets: grading >= {TARGET_SPEEDUP:g}x faster than nbgrader autograde [{measured}] "
         f"{verdict(fast)}; identical scores {verdict(identical)}; per-submission time flat "
         f"N={sizes[0]}->{sizes[-1]} (<= {FLAT_TOLERANCE:g}x) {verdict(flat)}"
     )

@@ -8,9 +8,9 @@ executed with its pair's parameters and exported to an offline HTML page, three 
 1. Tandem: ``run_jobs`` on the local executor (two workers per core), fork-started kernels,
    HTML export on (in the workers), measured twice: with a new pool per run, start-up
    included (fork server, kernel template and workers: what a ``tandem report`` command
-   pays), and on a pool that is already
-   running (what a script or notebook that keeps its executor pays, and the like-for-like
-   comparison with the loop below, which runs in a process that has done its imports);
+   pays), and on a pool that is already running (what a script or notebook that keeps
+   its executor pays, and the like-for-like comparison with the loop below, which runs
+   in a process that has done its imports);
 2. a ``papermill`` CLI loop: one ``papermill`` process per notebook, then the same HTML
    export (``tandem.htmlpage.notebook_to_page``) in this process;
 3. a sequential ``papermill.execute_notebook`` loop in this process, same HTML export.
@@ -45,16 +45,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil  # type: ignore[import-untyped]
+from repeats import median_of, shown
 
 from tandem.batch import Job, JobRecord, RunOptions, open_executor, run_jobs
 from tandem.executors import Executor, default_workers
 from tandem.jobs import QUIET_KERNEL, kernel_time
 from tandem.report import template
 
-R = TypeVar("R")
 BIN = Path(sys.executable).parent
 TEMPLATE = template("pair_report.ipynb")
 DATA_NAME = "pairs.json"
@@ -289,11 +289,6 @@ def run_baseline(
     return run
 
 
-def median_of(runs: list[R], seconds: Callable[[R], float]) -> R:
-    """The run with the median time (the faster middle one of an even number)."""
-    return sorted(runs, key=seconds)[(len(runs) - 1) // 2]
-
-
 def repeated_tandem(rounds: int, run: Callable[[], TandemRun]) -> TandemRun:
     runs = [run() for _ in range(rounds)]
     median = median_of(runs, lambda r: r.wall)
@@ -306,12 +301,6 @@ def repeated_baseline(rounds: int, run: Callable[[], BaselineRun]) -> BaselineRu
     median = median_of(runs, lambda r: sum(r.seconds))
     median.totals = [sum(r.seconds) for r in runs]
     return median
-
-
-def repeats(values: Sequence[float]) -> str:
-    if len(values) <= 1:
-        return ""
-    return f"   (median of {len(values)}: {', '.join(f'{v:.1f}' for v in values)} s)"
 
 
 # -- output ------------------------------------------------------------------------------
@@ -363,14 +352,14 @@ def report_size(
         print(
             f"  tandem, {run.pool:<16} wall {run.wall:7.1f} s   per job {run.per_job:6.2f} s   "
             f"(each job {statistics.median(seconds):.2f} s median, {max(seconds):.2f} s max)"
-            + repeats(run.walls)
+            + shown(run.walls)
         )
     for base in baselines:
         ratios = ", ".join(f"{base.per_job / run.per_job:4.1f}x {run.pool}" for run in runs)
         print(
             f"  {base.name:<24} {len(base.seconds):4d} jobs {sum(base.seconds):6.1f} s   "
             f"per job {base.per_job:6.2f} s   ratio {ratios}   "
-            f"(in-kernel {statistics.fmean(base.kernel):.2f} s/job)" + repeats(base.totals)
+            f"(in-kernel {statistics.fmean(base.kernel):.2f} s/job)" + shown(base.totals)
         )
     for run in runs:
         kernel = run.kernel_sum
@@ -478,10 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({last.peak_rss / first.peak_rss:.2f}x)"
         )
         speedups = [(loop.per_job / run.per_job, run.size) for run, loop in _pairs(results, pool)]
-        shown = ", ".join(f"{s:.1f}x at N={n}" for s, n in speedups)
+        measured = ", ".join(f"{s:.1f}x at N={n}" for s, n in speedups)
         verdicts.append(
             f"{pool}: reports >= {TARGET_SPEEDUP:g}x faster than the execute_notebook loop "
-            f"[{shown}] {verdict(min(s for s, _ in speedups) >= TARGET_SPEEDUP)}; per-job time "
+            f"[{measured}] {verdict(min(s for s, _ in speedups) >= TARGET_SPEEDUP)}; per-job time "
             f"flat N={first.size}->{last.size} (<= {FLAT_TOLERANCE:g}x) "
             f"{verdict(last.per_job <= FLAT_TOLERANCE * first.per_job)}; peak memory flat "
             f"{verdict(last.peak_rss <= FLAT_TOLERANCE * first.peak_rss)}"
