@@ -12,7 +12,7 @@ command line, in the course directory:
 
 - ``nbgrader autograde <assignment>``;
 - ``tandem grade --course-dir <course> --assignment <assignment>`` (when this version's
-  CLI has it; else the same call of ``tandem.autograde.grade`` from a small script).
+  CLI has it; else the same call of ``tandem.grading.autograde.grade`` from a small script).
 
 Then both gradebooks are read with ``nbgrader.api.Gradebook``: every student's total and
 every grade cell's auto score must be identical (exit status 1 if not).
@@ -44,7 +44,8 @@ import nbformat
 import yaml
 from repeats import median_of, shown
 
-from tandem.cohort import Workspace, init_cohort, release_session
+from tandem.cohort.release import release_session
+from tandem.cohort.workspace import Workspace, init_cohort
 from tandem.demo import submission, synthetic_roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,8 +58,8 @@ TARGET_SPEEDUP = 4.0  # Tandem against nbgrader autograde
 FLAT_TOLERANCE = 1.2  # Tandem's per-submission time at the largest N vs the smallest
 GRADE_SCRIPT = """
 import sys
-from tandem.autograde import course_api, grade, submissions
-from tandem.batch import RunOptions
+from tandem.grading.autograde import course_api, grade, submissions
+from tandem.engine.batch import RunOptions
 
 api = course_api(sys.argv[1])
 work = [(sys.argv[2], student) for student in submissions(api, sys.argv[2])]
@@ -236,7 +237,8 @@ def header(sizes: Sequence[int], cli: bool, rounds: int, below: int) -> None:
     tandem = (
         "tandem grade --course-dir COURSE --assignment A (CLI)"
         if cli
-        else "python -c '... tandem.autograde.grade(...)' (no `tandem grade --course-dir` yet)"
+        else "python -c '... tandem.grading.autograde.grade(...)' "
+        "(no `tandem grade --course-dir` yet)"
     )
     print(f"tandem    {tandem}")
     print(f"nbgrader  nbgrader autograde {ASSIGNMENT} (CLI, in the course directory)")

@@ -1,4 +1,4 @@
-"""Time `tandem.matching.match` on 1,000 juniors and 1,000 seniors (target: under 5 s).
+"""Time `tandem.people.matching.match` on 1,000 juniors and 1,000 seniors (target: under 5 s).
 
 Run: ``.venv/bin/python benchmarks/bench_matching.py``. The roster is synthetic and
 reproducible (fixed seed): ratings for every competency of `curriculum/program.yml`,
@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tandem.curriculum import load_program
-from tandem.matching import match
-from tandem.roster import load_roster
+from tandem.curriculum.manifest import load_program
+from tandem.people.matching import match
+from tandem.people.roster import load_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "curriculum" / "program.yml"

@@ -50,10 +50,10 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 from repeats import median_of, shown
 
-from tandem.batch import Job, JobRecord, RunOptions, open_executor, run_jobs
-from tandem.executors import Executor, default_workers
-from tandem.jobs import QUIET_KERNEL, kernel_time
-from tandem.report import template
+from tandem.engine.batch import Job, JobRecord, RunOptions, open_executor, run_jobs
+from tandem.engine.executors import Executor, default_workers
+from tandem.engine.jobs import QUIET_KERNEL, kernel_time
+from tandem.reports.build import template
 
 BIN = Path(sys.executable).parent
 TEMPLATE = template("pair_report.ipynb")

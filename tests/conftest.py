@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tandem.cohort import Workspace, init_cohort, release_session
+from tandem.cohort.release import release_session
+from tandem.cohort.workspace import Workspace, init_cohort
 from tandem.demo import DemoResult, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,14 +64,27 @@ s2,Kim Senior,kim@example.org,senior,Finance
 
 
 @pytest.fixture
-def tiny_cohort(
+def cohort_at(
     tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
-) -> Workspace:
+) -> Callable[..., Workspace]:
+    """A factory: the two-pair cohort on the tiny programme at a given stage,
+    ``"initialised"`` or ``"released"`` (session s1), made through the library."""
+
+    def make(stage: str = "released", roster: str = ROSTER_2_PAIRS) -> Workspace:
+        assert stage in ("initialised", "released"), stage
+        init_cohort(tmp_path / "cohort", write_roster(roster), curriculum=tiny_programme)
+        ws = Workspace(tmp_path / "cohort")
+        if stage == "released":
+            release_session(ws.root, "s1")
+        return ws
+
+    return make
+
+
+@pytest.fixture
+def tiny_cohort(cohort_at: Callable[..., Workspace]) -> Workspace:
     """A cohort of two pairs on the tiny programme, its one session released."""
-    init_cohort(tmp_path / "cohort", write_roster(ROSTER_2_PAIRS), curriculum=tiny_programme)
-    ws = Workspace(tmp_path / "cohort")
-    release_session(ws.root, "s1")
-    return ws
+    return cohort_at("released")
 
 
 @pytest.fixture(scope="session")

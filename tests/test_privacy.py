@@ -10,14 +10,14 @@ from typing import Any
 import nbformat
 import pytest
 
-from tandem.checkin import load_context
-from tandem.cohort import Workspace, init_cohort, release_session
-from tandem.exchange import WIDGET_STATE, WIDGET_VIEW, collect_session, fetch, submit
-from tandem.grading import grade_session
+from tandem.cohort.exchange import WIDGET_STATE, WIDGET_VIEW, collect_session, fetch, submit
+from tandem.cohort.workspace import Workspace
+from tandem.grading.checkpoints import grade_session
+from tandem.notebook.checkin import load_context
+from tandem.notebook.store import Key, Store
+from tandem.notebook.widgets import Where, reflection
 from tandem.privacy import erase_participant, export_participant
-from tandem.report import build_reports
-from tandem.store import Key, Store
-from tandem.widgets import Where, reflection
+from tandem.reports.build import build_reports
 
 ROSTER = """id,name,email,role,department
 zeb-junior,Zebedee Quillfeather,zeb@example.org,junior,IT
@@ -70,13 +70,9 @@ def _save_widget_state_like_jupyterlab(notebook: Path, text: str) -> None:
 
 
 @pytest.fixture
-def programme_run(
-    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
-) -> tuple[Workspace, Store]:
+def programme_run(tmp_path: Path, cohort_at: Callable[..., Workspace]) -> tuple[Workspace, Store]:
     """Zebedee (junior) learns the tiny management module: fetch, reflect, submit, collect."""
-    init_cohort(tmp_path / "cohort", write_roster(ROSTER), curriculum=tiny_programme)
-    ws = Workspace(tmp_path / "cohort")
-    release_session(ws.root, "s1")
+    ws = cohort_at("released", roster=ROSTER)
     store = Store(tmp_path / "zeb-home" / "store")
     home = tmp_path / "zeb-home"
     folder = fetch(ws, home, "tiny-mgmt", "zeb-junior")

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tandem.checkin import load_context
-from tandem.cohort import Workspace, set_due_date
-from tandem.exchange import collect_session, fetch, fetch_feedback, submit
-from tandem.feedback import FeedbackPending, release_feedback
-from tandem.grading import grade_session
-from tandem.membership import add_participants, repair, withdraw
-from tandem.status import StatusRow, cohort_status
-from tandem.store import Store
-from tandem.widgets import Where, reflection
+from tandem.cohort.exchange import collect_session, fetch, fetch_feedback, submit
+from tandem.cohort.membership import add_participants, repair, withdraw
+from tandem.cohort.release import set_due_date
+from tandem.cohort.workspace import Workspace
+from tandem.grading.checkpoints import grade_session
+from tandem.grading.feedback import FeedbackPending, release_feedback
+from tandem.notebook.checkin import load_context
+from tandem.notebook.store import Store
+from tandem.notebook.widgets import Where, reflection
+from tandem.reports.status import StatusRow, cohort_status
 
 from .conftest import FIXTURES
 
@@ -176,7 +177,7 @@ def test_collect_reports_bad_notebooks_and_check_ins_and_carries_on(
 
 
 def test_a_cohort_can_choose_nbgraders_late_penalty(tiny_cohort: Workspace, tmp_path: Path) -> None:
-    from tandem.grading import read_score
+    from tandem.grading.checkpoints import read_score
 
     ws, homes = tiny_cohort, tmp_path / "homes"
     cohort = ws.load()

@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tandem.batch import RunOptions, open_executor
-from tandem.checkin import CHECKIN_FILE, CheckIn, Feedback
-from tandem.cohort import Cohort, Workspace, init_cohort, release_session
-from tandem.curriculum import Competency, Module, load_program
+from tandem.cohort.exchange import collect_session, fetch, submit, write_checkin
+from tandem.cohort.release import release_session
+from tandem.cohort.workspace import Cohort, Workspace, init_cohort
+from tandem.curriculum.manifest import Competency, Module, load_program
+from tandem.engine.batch import RunOptions, open_executor
 from tandem.errors import CohortError
-from tandem.exchange import collect_session, fetch, submit, write_checkin
 from tandem.fsutil import atomic_write_text
-from tandem.grading import CheckpointResult, grade_session
-from tandem.report import ReportResult, build_reports
+from tandem.grading.checkpoints import CheckpointResult, grade_session
+from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback
+from tandem.reports.build import ReportResult, build_reports
 
 MARKER = ".tandem-demo"
 COMMENTS = (

@@ -20,12 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tandem.cohort import Workspace, refresh_contexts
+from tandem.cohort.exchange import read_checkins
+from tandem.cohort.workspace import Workspace, refresh_contexts
 from tandem.errors import CohortError
-from tandem.exchange import read_checkins
 from tandem.fsutil import atomic_write_json, check_id
-from tandem.grading import read_score
-from tandem.store import Store
+from tandem.grading.checkpoints import read_score
+from tandem.notebook.store import Store
 
 PERSONAL_FOLDERS = ("submitted", "autograded", "feedback", "quarantine")
 
@@ -142,7 +142,7 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
     if (ws.folder("reports") / "index.html").exists():
         shutil.rmtree(ws.folder("reports"))
         shutil.rmtree(ws.folder("runs") / "notebooks", ignore_errors=True)
-        from tandem.report import build_reports
+        from tandem.reports.build import build_reports
 
         build_reports(ws.root)
         removed.append("reports/: rebuilt without them")

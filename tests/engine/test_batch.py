@@ -1,0 +1,114 @@
+"""The batch engine: manifests, resumption, one failure never stops the rest, parameters."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tandem.engine.batch import Job, check_parameters, raise_for_failures, run_jobs
+from tandem.errors import BatchError, TandemError
+
+from ..conftest import FIXTURES
+
+NOTEBOOKS = FIXTURES / "notebooks"
+
+
+def _jobs(tmp_path: Path) -> list[Job]:
+    return [
+        Job(
+            id="hello",
+            notebook=NOTEBOOKS / "parameters_printed.ipynb",
+            output=tmp_path / "out" / "hello.ipynb",
+            parameters={"greeting": "hello, Tandem"},
+            html=tmp_path / "out" / "hello.html",
+        ),
+        Job(
+            id="broken",
+            notebook=NOTEBOOKS / "raises_value_error.ipynb",
+            output=tmp_path / "out" / "broken.ipynb",
+        ),
+        Job(
+            id="after",
+            notebook=NOTEBOOKS / "parameters_printed.ipynb",
+            output=tmp_path / "out" / "after.ipynb",
+            parameters={"greeting": "still ran"},
+        ),
+    ]
+
+
+def test_a_failing_job_is_recorded_and_the_rest_still_run(tmp_path: Path) -> None:
+    manifest = tmp_path / "runs" / "demo.json"
+    records = run_jobs(_jobs(tmp_path), manifest)
+    assert [(r.id, r.status) for r in records] == [
+        ("hello", "done"),
+        ("broken", "failed"),
+        ("after", "done"),
+    ]
+    assert records[1].error is not None
+    assert "ValueError: this notebook always fails" in records[1].error
+    out = nbformat.read(tmp_path / "out" / "after.ipynb", as_version=4)
+    assert "still ran" in out.cells[-1].outputs[0]["text"]
+    assert "hello, Tandem" in (tmp_path / "out" / "hello.html").read_text()
+    saved = json.loads(manifest.read_text())
+    assert [(j["id"], j["status"]) for j in saved["jobs"]] == [
+        ("hello", "done"),
+        ("broken", "failed"),
+        ("after", "done"),
+    ]
+    assert all(j["seconds"] > 0 for j in saved["jobs"])
+    with pytest.raises(BatchError, match="1 of 3 jobs failed: broken: cell 1: ValueError"):
+        raise_for_failures(records)
+
+
+def test_a_rerun_skips_finished_jobs_unless_forced(tmp_path: Path) -> None:
+    manifest = tmp_path / "runs" / "demo.json"
+    run_jobs(_jobs(tmp_path), manifest)
+    again = run_jobs(_jobs(tmp_path), manifest)
+    assert [r.status for r in again] == ["skipped", "failed", "skipped"]
+    assert [j["status"] for j in json.loads(manifest.read_text())["jobs"]] == [
+        "done",
+        "failed",
+        "done",
+    ]
+    forced = run_jobs(_jobs(tmp_path)[:1], manifest, force=True)
+    assert [r.status for r in forced] == ["done"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"not valid": 1}, "'not valid' is not a Python identifier"),
+        ({"class": 1}, "'class' is not a Python identifier"),
+        ({"x": math.nan}, "nan is not a plain JSON number"),
+        ({"x": {1: "a"}}, "object keys must be strings"),
+        ({"x": object()}, "object is not a plain JSON value"),
+    ],
+)
+def test_parameters_must_be_identifiers_and_plain_json(
+    parameters: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TandemError, match=message):
+        check_parameters(parameters, job="j")
+
+
+def test_bad_parameters_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path)
+    jobs.append(
+        Job(
+            id="bad",
+            notebook=NOTEBOOKS / "parameters_printed.ipynb",
+            output=tmp_path / "bad.ipynb",
+            parameters={"2x": 1},
+        )
+    )
+    with pytest.raises(TandemError, match="bad"):
+        run_jobs(jobs, tmp_path / "m.json")
+    assert not (tmp_path / "out").exists()
+
+
+def test_plain_json_parameters_pass() -> None:
+    check_parameters({"a": [1, 2.5, None, True, {"b": "c"}], "_private": ""})

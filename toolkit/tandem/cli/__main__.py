@@ -1,0 +1,5 @@
+"""``python -m tandem.cli``: the ``tandem`` command."""
+
+from tandem.cli.app import main
+
+main()

@@ -1,0 +1,123 @@
+"""What the command-line modules share: the consoles and the common arguments."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from tandem.engine.batch import RunOptions
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Track(str, Enum):
+    tech = "tech"
+    management = "management"
+
+
+Curriculum = Annotated[
+    Path | None,
+    typer.Option(
+        "--curriculum",
+        help="The programme manifest (program.yml). Default: $TANDEM_CURRICULUM, "
+        "else ./curriculum/program.yml.",
+    ),
+]
+WorkspaceDir = Annotated[Path, typer.Argument(help="The cohort workspace folder.")]
+SessionId = Annotated[str, typer.Argument(help="A session id from program.yml, e.g. session-01.")]
+
+
+class DepartmentRule(str, Enum):
+    allowed = "allowed"
+    avoid = "avoid"
+    forbid = "forbid"
+
+
+SameDepartmentOption = Annotated[
+    DepartmentRule,
+    typer.Option(
+        "--same-department",
+        help="Pairs within one department: allowed; avoid (only when no other choice "
+        "pairs as many people); forbid (never).",
+    ),
+]
+Explain = Annotated[
+    bool,
+    typer.Option("--explain", help="Show each pair's score: what each partner teaches the other."),
+]
+ROSTER_HELP = (
+    "Roster CSV: id, name, email, role[, department]; for matching also rate_<competency> "
+    "(1-5), manager_id, avoid, capacity (see docs/matching.md)."
+)
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+class KernelMode(str, Enum):
+    fork = "fork"
+    plain = "plain"
+
+
+ExecutorOpt = Annotated[
+    ExecutorName,
+    typer.Option(
+        "--executor",
+        help="Where jobs run: local (a pool on this machine) or dask (a Dask cluster).",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786). Default: a LocalCluster here.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Parallel jobs. Default: two per core."),
+]
+KernelsOpt = Annotated[
+    KernelMode,
+    typer.Option(
+        "--kernels",
+        help="fork: kernels forked from a warm template (fast); plain: a cold kernel per job.",
+    ),
+]
+CellTimeoutOpt = Annotated[
+    int | None,
+    typer.Option("--cell-timeout", min=1, help="Seconds one cell may run. Default: 600."),
+]
+NotebookTimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--notebook-timeout", min=1, help="Seconds one notebook may run. Default: 1800."),
+]
+
+
+def run_options(
+    executor: ExecutorName,
+    scheduler: str | None,
+    workers: int | None,
+    kernels: KernelMode,
+    cell_timeout: int | None = None,
+    notebook_timeout: float | None = None,
+) -> RunOptions:
+    """The batch engine's options from the command line's."""
+    from tandem.engine.batch import RunOptions
+
+    return RunOptions(
+        executor=executor.value,
+        scheduler=scheduler,
+        workers=workers,
+        kernels=kernels.value,
+        cell_timeout=cell_timeout or 600,
+        notebook_timeout=notebook_timeout or 1800.0,
+    )

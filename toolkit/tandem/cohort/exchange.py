@@ -1,0 +1,218 @@
+"""Moving modules between facilitator and participants through nbgrader's exchange.
+
+The facilitator side publishes released modules and collects submissions with
+:class:`nbgrader.apps.NbGraderAPI`; the participant side (what `nbgrader fetch_assignment`
+and `nbgrader submit`, or JupyterLab's Assignments tab, do) is wrapped here too so that
+the demo and the tests use the very same exchange code paths.
+
+Collecting scrubs every submitted notebook of saved widget state: JupyterLab's *Save
+Widget State Automatically* setting would otherwise carry the text of private
+reflections inside the notebook's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tandem.cohort.workspace import Cohort, Workspace, due_date
+from tandem.errors import CohortError, TandemError
+from tandem.fsutil import atomic_write_text
+from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, read_checkin
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _participant_config(
+    ws_config: dict[str, Any], home: Path, module: str, participant: str
+) -> Any:
+    from traitlets.config import Config
+
+    config = Config(ws_config)
+    config.CourseDirectory.assignment_id = module
+    config.CourseDirectory.student_id = participant
+    config.Exchange.assignment_dir = str(home)
+    config.Exchange.cache = str(home / ".nbgrader-cache")
+    return config
+
+
+def _run_exchange(kind: str, config: Any) -> None:
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeError, ExchangeFactory
+
+    factory = ExchangeFactory(config=config)
+    app = getattr(factory, kind)(
+        coursedir=CourseDirectory(config=config),
+        authenticator=Authenticator(config=config),
+        config=config,
+    )
+    try:
+        app.start()
+    except ExchangeError as exc:
+        raise CohortError(f"nbgrader exchange {kind} failed: {exc}") from None
+
+
+def fetch(ws: Workspace, home: Path, module: str, participant: str) -> Path:
+    """As ``participant``: fetch a released module into ``home`` (like JupyterLab does)."""
+    home.mkdir(parents=True, exist_ok=True)
+    _run_exchange(
+        "FetchAssignment", _participant_config(ws.nbgrader_config(), home, module, participant)
+    )
+    return home / module
+
+
+def submit(ws: Workspace, home: Path, module: str, participant: str) -> None:
+    """As ``participant``: submit their copy of a module from ``home``."""
+    _run_exchange("Submit", _participant_config(ws.nbgrader_config(), home, module, participant))
+
+
+def fetch_feedback(ws: Workspace, home: Path, module: str, participant: str) -> list[Path]:
+    """As ``participant``: fetch released feedback into ``home/<module>/feedback/``."""
+    _run_exchange(
+        "FetchFeedback", _participant_config(ws.nbgrader_config(), home, module, participant)
+    )
+    return sorted((home / module / "feedback").rglob("*.html"))
+
+
+def publish(ws: Workspace, module: str) -> None:
+    """Put a released module into the exchange's outbound folder."""
+    result = ws.nbgrader_api().release_assignment(module)
+    if not result.get("success"):
+        text = (result.get("error") or result.get("log") or "").strip().splitlines()
+        raise CohortError(
+            f"nbgrader could not publish {module} to the exchange: "
+            f"{text[-1] if text else 'no output'}",
+            path=ws.folder("exchange"),
+        )
+
+
+def scrub_widget_state(path: Path) -> bool:
+    """Remove saved widget state from a notebook; return whether anything was removed.
+
+    A notebook that cannot be read is left as it is: grading quarantines it, unread.
+    """
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # unreadable JSON or an unknown format: not ours to repair here
+        return False
+    changed = notebook.metadata.pop("widgets", None) is not None
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data or WIDGET_STATE in data:
+                # The plain-text form of a widget output can hold the widget's values too.
+                output["data"] = {"text/plain": "(interactive widget)"}
+                changed = True
+    if changed:
+        atomic_write_text(path, nbformat.writes(notebook))
+    return changed
+
+
+def scrub_submission(folder: Path) -> list[Path]:
+    """Scrub every notebook of a submission folder; return the notebooks changed."""
+    return [p for p in sorted(folder.rglob("*.ipynb")) if scrub_widget_state(p)]
+
+
+@dataclass
+class CollectReport:
+    arrived: dict[str, list[str]] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    late: dict[str, list[str]] = field(default_factory=dict)
+    scrubbed: list[Path] = field(default_factory=list)
+    invalid: list[TandemError] = field(default_factory=list)
+    checkin_problems: list[TandemError] = field(default_factory=list)
+
+
+def read_checkins(
+    ws: Workspace, cohort: Cohort, module: str
+) -> tuple[dict[str, CheckIn], list[TandemError]]:
+    """Validated check-ins of a module from ``submitted/``; malformed ones are reported."""
+    found: dict[str, CheckIn] = {}
+    problems: list[TandemError] = []
+    for person in cohort.participants:
+        path = ws.submission_dir(person.id, module) / CHECKIN_FILE
+        if not path.is_file():
+            continue
+        try:
+            found[person.id] = read_checkin(path, participant=person.id, module=module)
+        except TandemError as exc:
+            problems.append(exc)
+    return found, problems
+
+
+def session_checkin_problems(root: Path | str, session_id: str) -> list[TandemError]:
+    """The malformed check-ins among a session's submissions (each is skipped, not fatal)."""
+    ws = Workspace(root)
+    cohort = ws.load()
+    problems: list[TandemError] = []
+    for module in ws.program(cohort).session(session_id).modules:
+        problems += read_checkins(ws, cohort, module.id)[1]
+    return problems
+
+
+def collect_session(root: Path | str, session_id: str) -> CollectReport:
+    """Collect a session's submissions from the exchange, scrub them, check the check-ins."""
+    ws = Workspace(root)
+    report = CollectReport()
+    with ws.locked():
+        cohort = ws.load()
+        program = ws.program(cohort)
+        api = ws.nbgrader_api()
+        for module in program.session(session_id).modules:
+            result = api.collect(module.id, update=True)
+            if not result.get("success"):
+                raise CohortError(
+                    f"nbgrader collect failed for {module.id}", path=ws.folder("exchange")
+                )
+            inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id
+            for copy in sorted((inbound / "inbound").glob(f"*+{module.id}+*")):
+                report.scrubbed += scrub_submission(copy)  # the exchange keeps its own copy
+            paired = [m for p in cohort.pairs for m in p.members]
+            report.arrived[module.id] = [
+                p for p in paired if ws.submission_dir(p, module.id).is_dir()
+            ]
+            report.missing[module.id] = [p for p in paired if p not in report.arrived[module.id]]
+            due = due_date(ws, cohort, module.id)
+            report.late[module.id] = []
+            for participant in report.arrived[module.id]:
+                folder = ws.submission_dir(participant, module.id)
+                report.scrubbed += scrub_submission(folder)
+                report.invalid += _invalid_notebooks(folder)
+                if due is not None and _submitted_after(folder, due):
+                    report.late[module.id].append(participant)
+            report.checkin_problems += read_checkins(ws, cohort, module.id)[1]
+    return report
+
+
+def _invalid_notebooks(folder: Path) -> list[TandemError]:
+    from tandem.curriculum.manifest import read_valid_notebook
+
+    problems: list[TandemError] = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            read_valid_notebook(path)
+        except TandemError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _submitted_after(folder: Path, due: datetime) -> bool:
+    from nbgrader.utils import parse_utc
+
+    stamp = folder / "timestamp.txt"
+    if not stamp.is_file():
+        return False
+    submitted: datetime = parse_utc(stamp.read_text().strip())  # naive, in UTC
+    return submitted > due  # the gradebook's due date is naive UTC too
+
+
+def write_checkin(folder: Path, checkin: CheckIn) -> None:
+    """Write a check-in as the widgets would (used by the demo)."""
+    atomic_write_text(folder / CHECKIN_FILE, json.dumps(checkin.model_dump(), indent=2))

@@ -1,0 +1,78 @@
+"""Releasing a session: nbgrader's generate_assignment and release of its two modules'
+exercises, with the lesson notebooks, data and each module's context file beside them,
+and the due date in the gradebook."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tandem.cohort.exchange import publish
+from tandem.cohort.workspace import Cohort, Workspace, _last_line, context_for
+from tandem.curriculum.manifest import Module, Program
+from tandem.errors import CohortError
+from tandem.fsutil import atomic_write_json, replace_tree
+from tandem.notebook.checkin import CONTEXT_FILE
+
+if TYPE_CHECKING:
+    from nbgrader.apps import NbGraderAPI
+
+
+def release_session(root: Path | str, session_id: str) -> list[Path]:
+    """Release a session's two modules; return the release folders written."""
+    ws = Workspace(root)
+    with ws.locked():
+        cohort = ws.load()
+        program = ws.program(cohort)
+        session = program.session(session_id)
+        api = ws.nbgrader_api()
+        written = []
+        due = cohort.schedule.due(program, session_id)
+        for module in session.modules:
+            written.append(_release_module(ws, cohort, program, module, api))
+            set_due_date(ws, cohort, module.id, due)
+            _publish(ws, module.id, api)
+        if session_id not in cohort.released:
+            cohort.released.append(session_id)
+        ws.save(cohort)
+    return written
+
+
+def set_due_date(ws: Workspace, cohort: Cohort, module_id: str, due: datetime | None) -> None:
+    """Record a module's due date in the gradebook (nbgrader marks late work from it)."""
+    with ws.gradebook(cohort) as gradebook:
+        gradebook.update_or_create_assignment(
+            module_id, duedate=due.replace(tzinfo=None) if due else None
+        )
+
+
+def _publish(ws: Workspace, module_id: str, api: NbGraderAPI) -> None:
+    """Publish a released module through nbgrader's exchange (replacing an earlier copy)."""
+    outbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / ws.load().course_id
+    if (outbound / "outbound" / module_id).exists():
+        api.unrelease(module_id)
+    publish(ws, module_id)
+
+
+def _release_module(
+    ws: Workspace, cohort: Cohort, program: Program, module: Module, api: NbGraderAPI
+) -> Path:
+    source = ws.folder("source") / module.id
+    replace_tree(program.exercise_dir(module), source)
+    result = api.generate_assignment(module.id, force=True, create=True)
+    if not result.get("success"):
+        raise CohortError(
+            f"nbgrader generate_assignment failed for {module.id}: {_last_line(result)}",
+            path=source,
+        )
+    release = ws.folder("release") / module.id
+    lesson = program.lesson_path(module)
+    shutil.copy2(lesson, release / lesson.name)
+    for data in module.lesson_data:
+        target = release / data
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(lesson.parent / data, target)
+    atomic_write_json(release / CONTEXT_FILE, context_for(cohort, program, module))
+    return release

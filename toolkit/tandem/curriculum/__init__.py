@@ -1,0 +1,1 @@
+"""The programme manifest (``program.yml``), its validation, and the module scaffold."""

@@ -1,0 +1,277 @@
+"""The template process that fork-starts ipykernel kernels.
+
+Run as ``python -m tandem.engine.forkserver``.
+
+It imports ipykernel and the notebooks' heavy libraries once, before any zmq context,
+thread or event loop exists, then serves requests read line by line (JSON) on stdin
+and, started with ``--listen-fd FD`` (a listening Unix socket its owner bound), from
+any number of clients (a process pool's workers share one template). Each client first receives
+``{"ready": PID, "python": ..., "env": {...}}``: the interpreter and environment every
+kernel starts from. Requests:
+
+- ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": "..."}`` forks a child that
+  starts its own session (``setsid``), takes the requested environment and working
+  directory and runs ``IPKernelApp`` with ``argv``; the reply is ``{"pid": N}``.
+- ``{"op": "reap", "pid": N}`` collects an exited child; the reply is
+  ``{"status": CODE}`` (negative for a signal, null while it still runs).
+
+Each child is a kernel no other job has used: its memory is a copy of the template's,
+so nothing one kernel does is visible to another. When stdin closes (the owner went
+away) every child still running is killed and the server exits.
+
+This module must stay import-light: the client starts it with ``-m``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+from typing import Any
+
+#: Imported in the template so that no kernel pays for them again. Not matplotlib_inline:
+#: its backend hooks into IPython when first imported, which must happen in the kernel.
+DEFAULT_PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot")
+#: What every kernel imports while it starts or runs its first cell, whatever the notebook.
+KERNEL_MODULES = (
+    "ipykernel.ipkernel",
+    "ipykernel.kernelapp",
+    "ipykernel.zmqshell",
+    "IPython.core.completerlib",
+    "IPython.extensions.storemagic",
+    "pdb",
+    "psutil",
+    "sqlite3",
+)
+#: Imported by a preload, these would have done their set-up without a kernel: refuse them.
+MUST_NOT_PRELOAD = ("matplotlib_inline.backend_inline",)
+#: Set before the template imports anything: ipykernel and matplotlib read them at import.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+_SERVER_PID = 0
+_BASE_ENV: dict[str, str] = {}
+
+
+def _prepare_template(preload: list[str]) -> None:
+    # Like ipykernel_launcher: do not import from the directory we were started in;
+    # IPython puts the kernel's working directory back on sys.path at start-up.
+    if sys.path and (sys.path[0] in ("", os.getcwd())):
+        del sys.path[0]
+    for name in ("JPY_PARENT_PID", "JPY_INTERRUPT_EVENT"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    for name in KERNEL_MODULES:
+        _try_import(name)
+    _import_debugger()
+
+    for name in preload:
+        _try_import(name)
+    _warm_up()
+    for name in MUST_NOT_PRELOAD:
+        if name in sys.modules:
+            raise SystemExit(
+                f"tandem.engine.forkserver: {name} must not be imported in the template"
+            )
+
+
+def _try_import(name: str) -> None:
+    with contextlib.suppress(Exception):  # a missing optional library only costs its import later
+        __import__(name)
+
+
+def _import_debugger() -> None:
+    """Import what every kernel imports at start-up for its debugger (debugpy's pydevd,
+    ~0.1 s a kernel). It starts no thread; its check for frozen modules only prints a
+    warning, silenced here as ipykernel's own kernel spec does."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    _try_import("ipykernel.debugger")
+
+
+def _warm_up() -> None:
+    """Do once what every report's first chart and first styled table would do: load
+    the Agg renderer, fonts and Pillow, and compile pandas' Styler templates. These are
+    caches, not state: no pyplot figure, rcParams or option is left changed."""
+    try:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(3, 2))
+        axes = figure.add_subplot()
+        axes.barh(["warm"], [1.0])
+        axes.set_title("Tandem")
+        axes.set_xlabel("points")
+        FigureCanvasAgg(figure).print_png(io.BytesIO())  # type: ignore[no-untyped-call]
+    except Exception:  # no matplotlib: nothing to warm
+        pass
+    with contextlib.suppress(Exception):
+        import pandas.io.formats.style  # noqa: F401 - compiles its Jinja templates
+
+
+class _Channel:
+    """One client's line-oriented connection: the owner's pipes, or a Unix socket."""
+
+    def __init__(self, read_fd: int, write_fd: int, sock: socket.socket | None = None) -> None:
+        self.read_fd, self.write_fd, self.sock = read_fd, write_fd, sock
+        self.pending = b""
+
+    def lines(self) -> list[bytes] | None:
+        """The complete lines now readable; None once the client has gone."""
+        try:
+            data = os.read(self.read_fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            return None
+        *complete, self.pending = (self.pending + data).split(b"\n")
+        return complete
+
+    def send(self, reply: dict[str, Any]) -> None:
+        data = (json.dumps(reply) + "\n").encode()
+        with contextlib.suppress(OSError):  # a client that went away needs no answer
+            while data:
+                data = data[os.write(self.write_fd, data) :]
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        else:
+            for fd in {self.read_fd, self.write_fd}:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def _hello() -> dict[str, Any]:
+    """What a client checks before asking for a kernel: who we are, in what environment."""
+    return {"ready": os.getpid(), "python": os.path.realpath(sys.executable), "env": _BASE_ENV}
+
+
+def _serve(owner: _Channel, listener: socket.socket | None) -> dict[str, Any] | None:
+    """Answer requests until the owner's pipe closes. Returns only in a forked child,
+    with its request, after closing every descriptor the server holds."""
+    children: set[int] = set()
+    channels = {owner.read_fd: owner}
+    selector = selectors.DefaultSelector()
+    selector.register(owner.read_fd, selectors.EVENT_READ)
+    if listener is not None:
+        selector.register(listener, selectors.EVENT_READ)
+    owner.send(_hello())
+    try:
+        while True:
+            for key, _ in selector.select():
+                if listener is not None and key.fileobj is listener:
+                    sock, _ = listener.accept()
+                    channel = _Channel(sock.fileno(), sock.fileno(), sock)
+                    channels[sock.fileno()] = channel
+                    selector.register(sock.fileno(), selectors.EVENT_READ)
+                    channel.send(_hello())
+                    continue
+                channel = channels[key.fd]
+                lines = channel.lines()
+                if lines is None:
+                    if channel is owner:
+                        return None
+                    selector.unregister(key.fd)
+                    del channels[key.fd]
+                    channel.close()
+                    continue
+                for line in lines:
+                    request: dict[str, Any] = json.loads(line)
+                    if request["op"] == "spawn":
+                        pid = _fork()
+                        if pid == 0:  # the new kernel: drop everything the server holds
+                            selector.close()
+                            for other in channels.values():
+                                other.close()
+                            if listener is not None:
+                                listener.close()
+                            return request
+                        children.add(pid)
+                        reply: dict[str, Any] = {"pid": pid}
+                    elif request["op"] == "reap":
+                        reply = {"status": _reap(int(request["pid"]), children)}
+                    else:
+                        reply = {"error": f"unknown op {request['op']!r}"}
+                    channel.send(reply)
+    finally:
+        if children and os.getpid() == _SERVER_PID:
+            for pid in children:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+
+
+def _fork() -> int:
+    """Fork a child that has become its own session leader before the parent returns."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(ready_r)
+        os.setsid()  # its own process group: an interrupt reaches it alone
+        os.write(ready_w, b"1")
+        os.close(ready_w)
+        return 0
+    os.close(ready_w)
+    os.read(ready_r, 1)
+    os.close(ready_r)
+    return pid
+
+
+def _reap(pid: int, children: set[int]) -> int | None:
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        children.discard(pid)
+        return -1
+    if done == 0:
+        return None
+    children.discard(pid)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _run_kernel(request: dict[str, Any]) -> None:
+    """In the forked child: become the requested kernel and run it until it shuts down."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # the template's request pipe is not the kernel's business
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the kernel
+    os.environ.clear()
+    os.environ.update(request["env"])
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
+    argv = list(request["argv"])
+    sys.argv = argv
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance(argv=argv[3:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    global _SERVER_PID, _BASE_ENV
+    args = list(sys.argv[1:] if argv is None else argv)
+    listener = None
+    if args[:1] == ["--listen-fd"]:  # a listening Unix socket our owner bound for us
+        listener = socket.socket(fileno=int(args[1]))
+        args = args[2:]
+    _BASE_ENV = dict(os.environ)  # as the client started us, before our own settings
+    _prepare_template(args or list(DEFAULT_PRELOAD))
+    # Everything imported so far lives as long as any kernel: keep it out of the kernels'
+    # garbage collections, which would otherwise touch (and so copy) its pages in each.
+    gc.collect()
+    gc.freeze()
+    _SERVER_PID = os.getpid()
+    owner = _Channel(os.dup(0), os.dup(1))
+    request = _serve(owner, listener)
+    if request is None:
+        return
+    _run_kernel(request)
+
+
+if __name__ == "__main__":
+    main()

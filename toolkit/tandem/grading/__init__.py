@@ -1,0 +1,1 @@
+"""nbgrader's autograde in parallel, checkpoint scores, and releasing feedback."""

@@ -1,0 +1,1 @@
+"""Participants before they are a cohort: the roster and matching juniors with seniors."""

@@ -1,0 +1,211 @@
+"""Participants: loading a roster CSV and a pairs CSV, with errors that name the line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tandem.curriculum.manifest import Role
+from tandem.errors import RosterError, TandemError
+from tandem.fsutil import check_id
+
+REQUIRED_COLUMNS = ("id", "name", "email", "role")
+OPTIONAL_COLUMNS = ("department",)
+ROLES: tuple[Role, ...] = ("junior", "senior")
+
+
+class Participant(BaseModel):
+    """One person in a cohort. ``extra`` keeps the roster's other columns (lower-cased
+    names), e.g. the ``rate_<competency>`` and other columns read by
+    :mod:`tandem.people.matching`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    email: str
+    role: Role
+    department: str = ""
+    extra: dict[str, str] = Field(default_factory=dict, exclude=True)
+    line: int | None = Field(default=None, exclude=True, repr=False)
+    """The roster line this participant was read from (for error messages)."""
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split(" ", 1)[0]
+
+    @property
+    def last_name(self) -> str:
+        parts = self.name.split(" ", 1)
+        return parts[1] if len(parts) > 1 else ""
+
+
+class Pair(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    junior: str
+    senior: str
+
+    def member(self, role: Role) -> str:
+        return self.junior if role == "junior" else self.senior
+
+    @property
+    def members(self) -> tuple[str, str]:
+        return (self.junior, self.senior)
+
+
+def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Rows of a UTF-8 CSV (a BOM is accepted) with their line numbers."""
+    if not path.is_file():
+        raise RosterError(f"{what} file not found", path=path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RosterError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 CSV",
+            path=path,
+            where=f"line {line}",
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if not header:
+        raise RosterError(f"{what} file is empty", path=path)
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if all(not (v or "").strip() for k, v in row.items() if k is not None):
+            continue
+        if None in row:
+            raise RosterError(
+                "more fields than the header has", path=path, where=f"line {reader.line_num}"
+            )
+        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+    return header, rows
+
+
+def _require_columns(path: Path, header: Iterable[str], required: Iterable[str]) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise RosterError(
+            f"missing column{'s' if len(missing) > 1 else ''}: " + ", ".join(missing),
+            path=path,
+            where="header",
+        )
+
+
+def load_roster(path: Path | str) -> list[Participant]:
+    """Read participants from a CSV with columns id, name, email, role[, department].
+
+    Other columns (e.g. the matching columns of docs/matching.md) go to ``extra``.
+    """
+    path = Path(path)
+    header, rows = _read_csv(path, "roster")
+    _require_columns(path, header, REQUIRED_COLUMNS)
+    seen: dict[str, int] = {}
+    participants = []
+    for line, row in rows:
+        where = f"line {line}"
+        for column in REQUIRED_COLUMNS:
+            if not row[column]:
+                raise RosterError(f"empty {column!r}", path=path, where=where)
+        try:
+            pid = check_id(row["id"], what="participant id")
+        except TandemError as exc:
+            raise RosterError(exc.message, path=path, where=f"{where}, field 'id'") from None
+        if pid in seen:
+            raise RosterError(
+                f"duplicate id {pid!r} (first on line {seen[pid]})", path=path, where=where
+            )
+        seen[pid] = line
+        role = row["role"].lower()
+        if role not in ROLES:
+            raise RosterError(
+                f"unknown role {row['role']!r} (expected junior or senior)",
+                path=path,
+                where=f"{where}, field 'role'",
+            )
+        if "@" not in row["email"]:
+            raise RosterError(
+                f"{row['email']!r} is not an email address",
+                path=path,
+                where=f"{where}, field 'email'",
+            )
+        known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+        participants.append(
+            Participant(
+                id=pid,
+                name=row["name"],
+                email=row["email"],
+                role=role,
+                department=row.get("department", ""),
+                extra={k: v for k, v in row.items() if k not in known},
+                line=line,
+            )
+        )
+    if not participants:
+        raise RosterError("roster has no participants", path=path)
+    return participants
+
+
+def pairs_in_roster_order(participants: Iterable[Participant]) -> tuple[list[Pair], list[str]]:
+    """Pair the n-th junior with the n-th senior; return the pairs and who is left over."""
+    people = list(participants)
+    juniors = [p.id for p in people if p.role == "junior"]
+    seniors = [p.id for p in people if p.role == "senior"]
+    pairs = [
+        Pair(id=pair_id(i), junior=j, senior=s)
+        for i, (j, s) in enumerate(zip(juniors, seniors, strict=False), start=1)
+    ]
+    count = len(pairs)
+    return pairs, juniors[count:] + seniors[count:]
+
+
+def pair_id(number: int) -> str:
+    return f"pair-{number:02d}"
+
+
+def load_pairs(path: Path | str, participants: Mapping[str, Participant]) -> list[Pair]:
+    """Read pairs from a CSV with columns junior, senior (and optionally id)."""
+    path = Path(path)
+    header, rows = _read_csv(path, "pairs")
+    _require_columns(path, header, ("junior", "senior"))
+    used: dict[str, int] = {}
+    pairs = []
+    for number, (line, row) in enumerate(rows, start=1):
+        where = f"line {line}"
+        for role in ROLES:
+            pid = row[role]
+            person = participants.get(pid)
+            if person is None:
+                raise RosterError(
+                    f"{role} {pid!r} is not in the roster",
+                    path=path,
+                    where=f"{where}, field {role!r}",
+                )
+            if person.role != role:
+                raise RosterError(
+                    f"{pid!r} is a {person.role} in the roster, not a {role}",
+                    path=path,
+                    where=f"{where}, field {role!r}",
+                )
+            if pid in used:
+                raise RosterError(
+                    f"{pid!r} is already paired on line {used[pid]}", path=path, where=where
+                )
+            used[pid] = line
+        given = row.get("id") or pair_id(number)
+        try:
+            check_id(given, what="pair id")
+        except TandemError as exc:
+            raise RosterError(exc.message, path=path, where=f"{where}, field 'id'") from None
+        pairs.append(Pair(id=given, junior=row["junior"], senior=row["senior"]))
+    if len({p.id for p in pairs}) != len(pairs):
+        raise RosterError("pair ids must be unique", path=path, where="field 'id'")
+    return pairs

@@ -1,0 +1,266 @@
+"""Cohort reports: two static sites built with papermill, and the pages around them.
+
+``reports/programme/`` is the **programme report** for the programme lead: aggregates
+only, no names, small groups suppressed (see :mod:`tandem.reports.data`); the folder can be
+shared on its own. ``reports/facilitator/`` is the **facilitator's site**: a page per pair,
+the check-in list and the check-ins that could not be read. ``reports/index.html`` links
+the two and names no one. Each site keeps the data it was built from beside it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tandem.cohort.exchange import read_checkins
+from tandem.cohort.workspace import Cohort, Workspace
+from tandem.engine.batch import Job, JobRecord, RunOptions, run_jobs
+from tandem.engine.executors import Executor
+from tandem.errors import TandemError
+from tandem.fsutil import atomic_write_json, atomic_write_text
+from tandem.htmlpage import link_list, page
+from tandem.notebook.checkin import CheckIn
+from tandem.reports.data import (
+    checkin_list,
+    pair_data,
+    programme_data,
+    released_modules,
+    session_of,
+)
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    index: Path
+    records: list[JobRecord]
+    checkin_problems: list[TandemError]
+
+    @property
+    def failed(self) -> list[JobRecord]:
+        return [r for r in self.records if r.status == "failed"]
+
+
+@dataclass(frozen=True)
+class Sites:
+    root: Path
+
+    @property
+    def programme(self) -> Path:
+        return self.root / "programme"
+
+    @property
+    def facilitator(self) -> Path:
+        return self.root / "facilitator"
+
+    @property
+    def pairs_file(self) -> Path:
+        return self.facilitator / "data" / "pairs.json"
+
+    @property
+    def programme_file(self) -> Path:
+        return self.programme / "data.json"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    cohort: Cohort
+    sites: Sites
+    checkins_needed: list[dict[str, Any]]
+    checkin_problems: list[TandemError]
+
+
+def template(name: str) -> Path:
+    """Path of a report notebook template shipped in the package."""
+    return Path(str(resources.files("tandem.reports") / "templates" / name))
+
+
+def build_report_data(ws: Workspace) -> ReportData:
+    """Write the data each site is built from (see the module docstring)."""
+    cohort = ws.load()
+    program = ws.program(cohort)
+    modules = released_modules(program, cohort)
+    checkins: dict[str, dict[str, CheckIn]] = {}
+    problems: list[TandemError] = []
+    for module in modules:
+        checkins[module.id], skipped = read_checkins(ws, cohort, module.id)
+        problems += skipped
+    pairs = pair_data(ws, cohort, modules, checkins)
+    sessions = session_of(program)
+    for pair in pairs:
+        for checkpoint in pair["checkpoints"]:
+            checkpoint["session"] = sessions[checkpoint["module"]]
+    needed = checkin_list(ws, cohort, program, pairs)
+    sites = Sites(ws.folder("reports"))
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    atomic_write_json(
+        sites.pairs_file,
+        {
+            "cohort": cohort.name,
+            "pairs": pairs,
+            "checkins_needed": needed,
+            "generated_at": generated,
+        },
+    )
+    atomic_write_json(
+        sites.programme_file, programme_data(cohort, program, modules, pairs, len(needed))
+    )
+    return ReportData(cohort, sites, needed, problems)
+
+
+def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
+    """One papermill job for the programme report and one per pair. Executed notebooks
+    (which hold the data's paths) are kept under ``runs/``, outside both sites."""
+    executed = ws.folder("runs") / "notebooks"
+    sites, cohort = data.sites, data.cohort
+    jobs = [
+        Job(
+            id="programme",
+            notebook=template("cohort_report.ipynb"),
+            output=executed / "programme.ipynb",
+            html=sites.programme / "index.html",
+            parameters={"data_path": sites.programme_file.name},
+            inputs={sites.programme_file.name: sites.programme_file},
+            title=f"{cohort.name}: programme report",
+        )
+    ]
+    inputs = ws.folder("runs") / "report-inputs"
+    shutil.rmtree(inputs, ignore_errors=True)  # no stale copy of anyone's data stays
+    everyone = json.loads(sites.pairs_file.read_text(encoding="utf-8"))
+    for pair in cohort.pairs:
+        # Each pair's job carries only that pair's data (to a worker that may be remote).
+        own = inputs / f"{pair.id}.json"
+        atomic_write_json(
+            own,
+            {
+                "cohort": everyone["cohort"],
+                "generated_at": everyone["generated_at"],
+                "pairs": [p for p in everyone["pairs"] if p["id"] == pair.id],
+            },
+        )
+        jobs.append(
+            Job(
+                id=pair.id,
+                notebook=template("pair_report.ipynb"),
+                output=executed / f"{pair.id}.ipynb",
+                html=sites.facilitator / "pairs" / f"{pair.id}.html",
+                parameters={"data_path": "pair.json", "pair_id": pair.id},
+                inputs={"pair.json": own},
+                title=f"{cohort.name}: {pair.id}",
+            )
+        )
+    return jobs
+
+
+def _list(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
+    cohort, site = data.cohort, data.sites.facilitator
+    status = {r.id: r.status for r in records}
+    names = {p.id: p.name for p in cohort.participants}
+    pairs = [
+        (f"pairs/{p.id}.html", f"{p.id}: {names[p.junior]} & {names[p.senior]}")
+        for p in cohort.pairs
+        if status.get(p.id) != "failed"
+    ]
+    body = [
+        f"<h1>{html.escape(cohort.name)}: facilitator's site</h1>",
+        f"<p>{len(cohort.pairs)} pairs; sessions released: "
+        f"{html.escape(', '.join(cohort.released) or 'none')}. These pages name people: "
+        "keep them to the facilitators. The programme report, which names no one, is "
+        '<a href="../programme/index.html">here</a>.</p>',
+        f"<h2>Check-ins needed ({len(data.checkins_needed)})</h2>",
+        link_list([("check-ins.html", "Pairs to talk to, and why")]),
+        "<h2>Pair reports</h2>",
+        link_list(pairs),
+    ]
+    if cohort.unpaired:
+        body.append(
+            "<h2>Waiting for a partner</h2>" + _list([f"{names[p]} ({p})" for p in cohort.unpaired])
+        )
+    failed = [r for r in records if r.status == "failed"]
+    if failed:
+        body.append("<h2>Not built</h2>" + _list([f"{r.id}: {r.error}" for r in failed]))
+    if data.checkin_problems:
+        body.append(
+            "<h2>Check-ins skipped</h2><p>These check-in files could not be read; "
+            "the rest of the data is used.</p>" + _list([str(p) for p in data.checkin_problems])
+        )
+    atomic_write_text(
+        site / "index.html",
+        page(
+            f"{cohort.name}: facilitator's site",
+            "\n".join(body),
+            footer="Built from data/pairs.json.",
+        ),
+    )
+    rows = "".join(
+        f'<tr><td><a href="pairs/{html.escape(c["pair"])}.html">{html.escape(c["pair"])}</a>'
+        f"</td><td>{html.escape(c['junior'])} &amp; {html.escape(c['senior'])}</td>"
+        f"<td>{_list(c['reasons'])}</td></tr>"
+        for c in data.checkins_needed
+    )
+    table = (
+        "<table><thead><tr><th>Pair</th><th>Who</th><th>Why</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        if rows
+        else "<p>No pair needs a check-in.</p>"
+    )
+    atomic_write_text(
+        site / "check-ins.html",
+        page(
+            f"{cohort.name}: check-ins needed",
+            f"<h1>Check-ins needed</h1><p>Work missing after its due date, low feedback for a "
+            f"lead (2 or less of 5), or self-ratings that fell.</p>{table}",
+            footer="Built from data/pairs.json.",
+        ),
+    )
+    return site / "index.html"
+
+
+def write_index(data: ReportData, records: list[JobRecord]) -> Path:
+    """The top page: links to both sites; names no one."""
+    status = {r.id: r.status for r in records}
+    body = [
+        f"<h1>{html.escape(data.cohort.name)}: reports</h1>",
+        "<h2>Programme report</h2><p>For the programme lead: aggregates only, no names. "
+        "The <code>programme/</code> folder can be shared on its own.</p>",
+        (
+            '<p class="suppressed">The programme report failed to build.</p>'
+            if status.get("programme") == "failed"
+            else link_list([("programme/index.html", "Programme report")])
+        ),
+        "<h2>Facilitator's site</h2><p>Pair pages and the check-in list; names people.</p>",
+        link_list([("facilitator/index.html", "Facilitator's site")]),
+    ]
+    index = data.sites.root / "index.html"
+    atomic_write_text(index, page(f"{data.cohort.name}: reports", "\n".join(body)))
+    return index
+
+
+def build_reports(
+    root: Path | str,
+    *,
+    force: bool = True,
+    options: RunOptions | None = None,
+    executor: Executor | None = None,
+) -> ReportResult:
+    """Build both sites of a cohort's reports and the index that links them."""
+    ws = Workspace(root)
+    data = build_report_data(ws)
+    records = run_jobs(
+        report_jobs(ws, data),
+        ws.folder("runs") / "report.json",
+        force=force,
+        options=options,
+        executor=executor,
+    )
+    write_facilitator_site(data, records)
+    return ReportResult(write_index(data, records), records, data.checkin_problems)

@@ -1,0 +1,204 @@
+"""Facilitator exports: a cohort's scores and check-ins as CSV or JSON tables.
+
+:func:`export_cohort` writes two files into a folder, each a table in long format
+(CSV: a header row, then rows; JSON: a list of objects with the same keys, in order).
+A column that does not apply to a row is empty in CSV and ``null`` in JSON.
+
+``scores.<fmt>``: one row per current pair and released module. Only the module's
+learner is graded, as in the reports.
+
+* ``pair``, ``module``, ``session``, ``track`` (tech or management)
+* ``learner``, ``learner_name``, ``learner_role`` (junior or senior): who learns the module
+* ``status``: graded, submitted (not graded yet) or missing
+* ``auto_score``, ``auto_max``: autograded points (empty unless graded)
+* ``written_score``, ``written_max``: points for written answers; the score stays empty
+  while ``written_pending`` is true (an answer awaits a grade by hand)
+* ``late``: submitted after the due date (booleans are ``True``/``False`` in CSV)
+
+``checkins.<fmt>``: for each participant and released module with a check-in, with
+``participant``, ``name``, ``module`` and ``role`` (lead or learner in that module):
+
+* one row of ``kind`` ``checkin``; for the learner it holds their feedback to the lead:
+  ``clarity``, ``relevance``, ``pace`` (1-5) and ``comment``
+* a ``rating`` row per competency they rated: ``competency``, ``before``, ``after`` (1-5)
+* a ``reflection`` row per reflection they chose to share: ``prompt``, ``text``
+
+Withdrawn participants and former pairs are left out, as in the reports (``tandem
+privacy export`` gives one person's whole record). Malformed check-ins are skipped:
+:func:`tandem.cohort.exchange.session_checkin_problems` lists them.
+
+Spreadsheet formula injection: in CSV, every text cell beginning with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return (OWASP's list) gets a leading ``'``, so that a
+spreadsheet shows it as text instead of running it. Numbers are never altered: a
+negative score stays a number. CSV files start with a UTF-8 byte order mark so that
+Excel reads accented names correctly. JSON keeps every value exactly as held: it is read
+by programs, not opened by spreadsheets, and a prefix would corrupt the data; whoever
+turns it into a spreadsheet must neutralise it then.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from tandem.cohort.exchange import read_checkins
+from tandem.cohort.workspace import Cohort, Workspace
+from tandem.curriculum.manifest import Module, Program
+from tandem.errors import ReportError, UsageError
+from tandem.fsutil import atomic_write_text
+from tandem.notebook.checkin import CheckIn
+from tandem.reports.data import checkpoint_status, released_modules, session_of
+
+Format = Literal["csv", "json"]
+Row = dict[str, Any]
+
+FORMATS: tuple[Format, ...] = ("csv", "json")
+SCORE_COLUMNS = (
+    "pair",
+    "module",
+    "session",
+    "track",
+    "learner",
+    "learner_name",
+    "learner_role",
+    "status",
+    "auto_score",
+    "auto_max",
+    "written_score",
+    "written_max",
+    "written_pending",
+    "late",
+)
+CHECKIN_COLUMNS = (
+    "participant",
+    "name",
+    "module",
+    "role",
+    "kind",
+    "competency",
+    "before",
+    "after",
+    "clarity",
+    "relevance",
+    "pace",
+    "comment",
+    "prompt",
+    "text",
+)
+FEEDBACK_FIELDS = ("clarity", "relevance", "pace", "comment")
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` made safe for a spreadsheet cell: text that a spreadsheet would run as a
+    formula gets a leading ``'``; anything that is not text is returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_text(columns: Sequence[str], rows: list[Row]) -> str:
+    """A CSV table of ``rows`` (with a byte order mark), every text cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows([neutralise(row.get(c)) for c in columns] for row in rows)
+    return "\ufeff" + out.getvalue()
+
+
+def json_text(columns: Sequence[str], rows: list[Row]) -> str:
+    """A JSON list of ``rows``, each with every column in order; values as they are."""
+    table = [{c: row.get(c) for c in columns} for row in rows]
+    return json.dumps(table, indent=2, ensure_ascii=False) + "\n"
+
+
+def score_rows(ws: Workspace, cohort: Cohort, program: Program, modules: list[Module]) -> list[Row]:
+    """One row per current pair and released module: the learner's checkpoint."""
+    sessions = session_of(program)
+    rows = []
+    for pair in cohort.pairs:
+        for module in modules:
+            learner = pair.member(module.learner)
+            status = checkpoint_status(ws, cohort, module, learner)
+            rows.append(
+                {
+                    "pair": pair.id,
+                    "module": module.id,
+                    "session": sessions[module.id],
+                    "track": module.track,
+                    "learner": learner,
+                    "learner_name": cohort.participant(learner).name,
+                    "learner_role": module.learner,
+                    "status": status["status"],
+                    "auto_score": status["auto_score"],
+                    "auto_max": status["auto_max"],
+                    "written_score": status["manual_score"],
+                    "written_max": status["manual_max"],
+                    "written_pending": status["manual_pending"],
+                    "late": status["late"],
+                }
+            )
+    return rows
+
+
+def checkin_rows(cohort: Cohort, module: Module, checkins: dict[str, CheckIn]) -> Iterator[Row]:
+    """The rows of each participant's check-in on ``module`` (see the module docstring)."""
+    for person in cohort.participants:
+        checkin = checkins.get(person.id)
+        if checkin is None or person.id in cohort.withdrawn:
+            continue
+        role = "lead" if person.role == module.lead else "learner"
+        base = {"participant": person.id, "name": person.name, "module": module.id, "role": role}
+        feedback = checkin.feedback.model_dump() if checkin.feedback and role == "learner" else {}
+        yield {**base, "kind": "checkin", **{f: feedback.get(f) for f in FEEDBACK_FIELDS}}
+        before = checkin.self_assessment.get("before", {})
+        after = checkin.self_assessment.get("after", {})
+        rated = {*before, *after}
+        ordered = [c for c in module.competencies if c in rated]
+        for competency in ordered + sorted(rated - set(ordered)):
+            yield {
+                **base,
+                "kind": "rating",
+                "competency": competency,
+                "before": before.get(competency),
+                "after": after.get(competency),
+            }
+        for prompt, text in checkin.shared_reflections.items():
+            yield {**base, "kind": "reflection", "prompt": prompt, "text": text}
+
+
+def export_cohort(root: Path | str, out: Path, fmt: Format) -> list[Path]:
+    """Write ``scores.<fmt>`` and ``checkins.<fmt>`` of the cohort at ``root`` into the
+    folder ``out`` (created if missing), each atomically; return the files written."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}: choose csv or json")
+    ws = Workspace(root)
+    cohort = ws.load()
+    program = ws.program(cohort)
+    modules = released_modules(program, cohort)
+    checkins = [
+        row
+        for module in modules
+        for row in checkin_rows(cohort, module, read_checkins(ws, cohort, module.id)[0])
+    ]
+    tables = {
+        "scores": (SCORE_COLUMNS, score_rows(ws, cohort, program, modules)),
+        "checkins": (CHECKIN_COLUMNS, checkins),
+    }
+    render = csv_text if fmt == "csv" else json_text
+    out = Path(out)
+    written = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, (columns, rows) in tables.items():
+            path = out / f"{name}.{fmt}"
+            atomic_write_text(path, render(columns, rows))
+            written.append(path)
+    except OSError as exc:
+        raise ReportError(f"cannot write the export: {exc.strerror or exc}", path=out) from None
+    return written
