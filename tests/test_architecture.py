@@ -22,6 +22,7 @@ RANKS: dict[str, int] = {
     "errors": 0,
     "fsutil": 1,
     "htmlpage": 1,
+    "ids": 1,
     "engine": 2,
     "notebook": 2,
     "curriculum": 3,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +16,10 @@ import yaml
 
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import CONTEXT_FILE, Workspace, init_cohort
-from tandem.errors import CohortError, ManifestError, RosterError
+from tandem.errors import CohortError, IdError, ManifestError, RosterError
 
 from ..conftest import ROSTER_2_PAIRS
+from ..factories import run_cli
 
 
 @pytest.fixture
@@ -127,3 +132,123 @@ def test_release_of_an_unknown_session(workspace: Workspace) -> None:
 def test_commands_on_a_folder_that_is_no_cohort(tmp_path: Path) -> None:
     with pytest.raises(CohortError, match="not a cohort workspace"):
         release_session(tmp_path, "s1")
+
+
+@pytest.mark.parametrize(
+    ("name", "course_id"), [("Весна 2027", "vesna-2027"), ("Осень 2027", "osen-2027")]
+)
+def test_course_ids_of_names_in_other_scripts_keep_their_identity(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    name: str,
+    course_id: str,
+) -> None:
+    cohort = init_cohort(
+        tmp_path / "c", write_roster(ROSTER_2_PAIRS), name=name, curriculum=tiny_programme
+    )
+    assert cohort.course_id == course_id
+
+
+def test_a_cohort_name_with_no_letter_or_digit_is_refused(
+    tmp_path: Path, tiny_programme: Path, write_roster: Callable[..., Path]
+) -> None:
+    with pytest.raises(IdError, match="cohort name '!!!' has no letter or digit"):
+        init_cohort(
+            tmp_path / "c", write_roster(ROSTER_2_PAIRS), name="!!!", curriculum=tiny_programme
+        )
+    assert not (tmp_path / "c").exists()
+
+
+def _damage(gradebook: Path, how: str) -> None:
+    data = gradebook.read_bytes()
+    if how == "garbage":
+        gradebook.write_bytes(bytes(range(256)) * (len(data) // 256))
+    elif how == "truncated":
+        gradebook.write_bytes(data[: len(data) // 2 + 100])
+    else:
+        gradebook.write_bytes(b"")
+
+
+@pytest.mark.parametrize("how", ["garbage", "truncated", "empty"])
+def test_a_damaged_gradebook_is_refused_in_one_line_and_never_recreated(
+    cohort_at: Callable[..., Workspace],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    how: str,
+) -> None:
+    ws = cohort_at("released")
+    gradebook = ws.root / "gradebook.db"
+    _damage(gradebook, how)
+    damaged = gradebook.read_bytes()
+    for argv in (
+        ["status", str(ws.root)],
+        ["export", str(ws.root), "--format", "csv", "--out", str(tmp_path / "out")],
+    ):
+        code, _, err = run_cli(argv, capsys)
+        assert code == 1, argv
+        assert err.startswith(f"tandem: error: {gradebook}: the gradebook is damaged")
+        assert "restore it from a backup" in err
+        assert len(err.strip().splitlines()) == 1, err
+    assert gradebook.read_bytes() == damaged  # nothing recreated or rewritten
+
+
+def test_a_missing_gradebook_of_an_existing_cohort_is_not_recreated(
+    cohort_at: Callable[..., Workspace], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = cohort_at("released")
+    (ws.root / "gradebook.db").unlink()
+    code, _, err = run_cli(["status", str(ws.root)], capsys)
+    assert (code, err.strip()) == (
+        1,
+        f"tandem: error: {ws.root / 'gradebook.db'}: the gradebook is missing: restore it "
+        "from a backup; Tandem never replaces a gradebook that existed",
+    )
+    assert not (ws.root / "gradebook.db").exists()
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from tandem.cohort.workspace import Workspace
+with Workspace(sys.argv[1]).locked():
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_lock_held_elsewhere_names_its_holder_and_what_to_do(
+    cohort_at: Callable[..., Workspace],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ws = cohort_at("initialised")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(ws.root)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("TANDEM_LOCK_TIMEOUT", "0.5")
+        started = time.monotonic()
+        code, _, err = run_cli(["release", str(ws.root), "s1"], capsys)
+        assert time.monotonic() - started < 30
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"tandem: error: {ws.root}: '-c {ws.root}' (process {holder.pid} on ")
+    assert "holds this workspace's lock (waited 0.5 s): wait for it to finish or stop it" in err
+    assert "TANDEM_LOCK_TIMEOUT" in err
+    assert ws.load().released == []  # nothing was done
+
+
+def test_the_lock_holder_file_exists_only_while_the_lock_is_held(
+    cohort_at: Callable[..., Workspace],
+) -> None:
+    ws = cohort_at("initialised")
+    holder_file = ws.root / ".tandem.lock.holder"
+    with ws.locked():
+        record = json.loads(holder_file.read_text())
+        assert record["pid"] == os.getpid()
+        assert {"host", "command", "since"} <= set(record)
+    assert not holder_file.exists()

@@ -120,3 +120,27 @@ def test_pairs_file_errors(write_roster: WriteRoster, content: str, message: str
     with pytest.raises(RosterError) as info:
         load_pairs(write_roster(content, "pairs.csv"), people)
     assert message in str(info.value)
+
+
+def test_ids_that_differ_only_in_case_are_refused_naming_both_lines(
+    write_roster: WriteRoster,
+) -> None:
+    path = write_roster(
+        ROSTER_2_PAIRS + "amara,Amara A,amara@example.org,junior\n"
+        "Amara,Amara B,amara.b@example.org,senior\n"
+    )
+    with pytest.raises(RosterError) as refused:
+        load_roster(path)
+    assert str(refused.value) == (
+        f"{path} (line 7): duplicate id 'Amara' (first on line 6 as 'amara': "
+        "they differ only in case)"
+    )
+
+
+def test_a_repeated_email_is_refused_naming_both_lines(write_roster: WriteRoster) -> None:
+    path = write_roster(ROSTER_2_PAIRS + "j3,Ada Again,ADA@example.org,junior\n")
+    with pytest.raises(RosterError) as refused:
+        load_roster(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path} (line 6): duplicate email 'ADA@example.org'")
+    assert "first on line 2 as 'ada@example.org'" in message

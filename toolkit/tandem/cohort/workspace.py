@@ -23,13 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tandem.cohort.guards import check_gradebook, holder, holder_record, lock_timeout
 from tandem.curriculum.manifest import Module, Program, Role, load_program
 from tandem.engine.jobs import QUIET_KERNEL
 from tandem.errors import CohortError, TandemError
-from tandem.fsutil import atomic_write_json, atomic_write_text, check_id, slugify
+from tandem.fsutil import atomic_write_json, atomic_write_text, check_id
+from tandem.ids import derive_id
 from tandem.notebook.checkin import CONTEXT_FILE
 from tandem.people.roster import Pair, Participant, load_pairs, load_roster, pairs_in_roster_order
 
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 COHORT_FILE = "cohort.yml"
 NBGRADER_CONFIG = "nbgrader_config.json"
 LOCK_FILE = ".tandem.lock"
+LOCK_HOLDER = ".tandem.lock.holder"
+"""Beside the lock, while it is held: who holds it (pid, host, command, since when)."""
+GRADEBOOK = "gradebook.db"
 
 
 class Schedule(BaseModel):
@@ -127,10 +132,33 @@ class Workspace:
         return self.root / "submitted" / check_id(participant_id) / check_id(module_id)
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Serialize writers of this workspace (two facilitators, two terminals)."""
-        with FileLock(str(self.root / LOCK_FILE), timeout=120):
+    def locked(self, timeout: float | None = None) -> Iterator[None]:
+        """Serialize writers of this workspace (two facilitators, two terminals).
+
+        Waits ``timeout`` seconds (default: ``$TANDEM_LOCK_TIMEOUT``, else 120), then
+        raises a :class:`CohortError` naming the holder, which the holder's own
+        :data:`LOCK_HOLDER` file tells.
+        """
+        wait = lock_timeout() if timeout is None else timeout
+        lock = FileLock(str(self.root / LOCK_FILE))
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise CohortError(
+                f"{holder(self.root / LOCK_HOLDER)} holds this workspace's lock "
+                f"(waited {wait:g} s): wait for it to finish or stop it, then run this "
+                "again; $TANDEM_LOCK_TIMEOUT sets the wait in seconds",
+                path=self.root,
+            ) from None
+        outermost = lock.lock_counter == 1
+        try:
+            if outermost:
+                atomic_write_json(self.root / LOCK_HOLDER, holder_record())
             yield
+        finally:
+            if outermost:
+                (self.root / LOCK_HOLDER).unlink(missing_ok=True)
+            lock.release()
 
     # -- cohort.yml ----------------------------------------------------------------------
     def load(self) -> Cohort:
@@ -169,6 +197,7 @@ class Workspace:
         from nbgrader.coursedir import CourseDirectory
         from traitlets.config import Config
 
+        self.gradebook_url()  # refuses a damaged gradebook before nbgrader opens it
         _fast_gradebook_creation()
         config = Config(self.nbgrader_config())
         config.CourseDirectory.root = str(self.root)
@@ -181,7 +210,10 @@ class Workspace:
         return NbGraderAPI(coursedir=coursedir, config=config)
 
     def gradebook_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        """The gradebook's SQLAlchemy URL, once :func:`check_gradebook` accepts the file."""
+        path = self.root / GRADEBOOK
+        check_gradebook(path, existed=self.cohort_file.is_file())
+        return f"sqlite:///{path}"
 
     def gradebook(self, cohort: Cohort) -> Gradebook:
         """nbgrader's gradebook for this cohort (use it as a context manager)."""
@@ -266,7 +298,7 @@ def init_cohort(
     cohort_name = name or ws.root.name
     cohort = Cohort(
         name=cohort_name,
-        course_id=slugify(cohort_name),
+        course_id=derive_id(cohort_name, what="cohort name", where="course id"),
         curriculum=str(program.manifest.resolve()),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         participants=people,

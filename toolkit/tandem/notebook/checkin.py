@@ -27,6 +27,9 @@ from tandem.fsutil import atomic_write_text
 
 CONTEXT_FILE = "tandem_context.json"
 CHECKIN_FILE = "tandem_checkin.json"
+MAX_CHECKIN_BYTES = 1_000_000
+"""A check-in holds ratings and a few shared paragraphs: a larger file is refused when
+read (a 120 MB one once made a 121 MB pair page)."""
 
 Rating = Field(ge=1, le=5)
 
@@ -122,8 +125,8 @@ def update_checkin(
     path = folder / CHECKIN_FILE
     with FileLock(str(folder / f".{CHECKIN_FILE}.lock"), timeout=30):
         checkin = CheckIn(participant=participant, cohort=cohort, module=module)
-        if path.is_file():
-            # A damaged check-in is rebuilt from what this widget knows.
+        if path.is_file() and path.stat().st_size <= MAX_CHECKIN_BYTES:
+            # A damaged (or oversized) check-in is rebuilt from what this widget knows.
             with contextlib.suppress(ValueError, ValidationError):
                 checkin = CheckIn.model_validate_json(path.read_text("utf-8"))
         change(checkin)
@@ -135,6 +138,13 @@ def update_checkin(
 def read_checkin(path: Path, *, participant: str, module: str) -> CheckIn:
     """Read and validate a submitted check-in; raise TandemError naming the field."""
     try:
+        size = path.stat().st_size
+        if size > MAX_CHECKIN_BYTES:
+            raise TandemError(
+                f"check-in of {size:,} bytes is over the limit of {MAX_CHECKIN_BYTES:,}: "
+                "not read (ask the participant to shorten what they shared)",
+                path=path,
+            )
         checkin = CheckIn.model_validate_json(path.read_text("utf-8"))
     except ValidationError as exc:
         first = exc.errors()[0]

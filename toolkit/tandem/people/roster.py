@@ -108,7 +108,8 @@ def load_roster(path: Path | str) -> list[Participant]:
     path = Path(path)
     header, rows = _read_csv(path, "roster")
     _require_columns(path, header, REQUIRED_COLUMNS)
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[str, int]] = {}  # id, case-folded -> (id as written, line)
+    emails: dict[str, tuple[str, int]] = {}
     participants = []
     for line, row in rows:
         where = f"line {line}"
@@ -119,11 +120,7 @@ def load_roster(path: Path | str) -> list[Participant]:
             pid = check_id(row["id"], what="participant id")
         except TandemError as exc:
             raise RosterError(exc.message, path=path, where=f"{where}, field 'id'") from None
-        if pid in seen:
-            raise RosterError(
-                f"duplicate id {pid!r} (first on line {seen[pid]})", path=path, where=where
-            )
-        seen[pid] = line
+        _refuse_repeat(seen, pid, line, "id", path)
         role = row["role"].lower()
         if role not in ROLES:
             raise RosterError(
@@ -137,6 +134,7 @@ def load_roster(path: Path | str) -> list[Participant]:
                 path=path,
                 where=f"{where}, field 'email'",
             )
+        _refuse_repeat(emails, row["email"], line, "email", path)
         known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
         participants.append(
             Participant(
@@ -152,6 +150,23 @@ def load_roster(path: Path | str) -> list[Participant]:
     if not participants:
         raise RosterError("roster has no participants", path=path)
     return participants
+
+
+def _refuse_repeat(
+    seen: dict[str, tuple[str, int]], value: str, line: int, column: str, path: Path
+) -> None:
+    """Refuse a value already on an earlier line, ignoring case (``Amara``, ``amara``):
+    ids name folders and accounts, and an email is one person's."""
+    key = value.casefold()
+    if key in seen:
+        first, first_line = seen[key]
+        as_written = "" if first == value else f" as {first!r}: they differ only in case"
+        raise RosterError(
+            f"duplicate {column} {value!r} (first on line {first_line}{as_written})",
+            path=path,
+            where=f"line {line}",
+        )
+    seen[key] = (value, line)
 
 
 def pairs_in_roster_order(participants: Iterable[Participant]) -> tuple[list[Pair], list[str]]:
