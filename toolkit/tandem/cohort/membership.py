@@ -28,8 +28,12 @@ def add_participants(root: Path | str, roster: Path | str) -> RepairResult:
     newcomers = load_roster(roster)
     with ws.locked():
         cohort = ws.load()
-        known = {p.id for p in cohort.participants}
-        clash = [p.id for p in newcomers if p.id in known]
+        known = {p.id.casefold(): p.id for p in cohort.participants}
+        clash = [
+            p.id if known[p.id.casefold()] == p.id else f"{p.id} (as {known[p.id.casefold()]})"
+            for p in newcomers
+            if p.id.casefold() in known
+        ]
         if clash:
             raise CohortError(f"already in the cohort: {', '.join(clash)}", path=Path(roster))
         cohort.participants += newcomers
