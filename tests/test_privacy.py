@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,14 +12,23 @@ from typing import Any
 import nbformat
 import pytest
 
-from tandem.cohort.exchange import WIDGET_STATE, WIDGET_VIEW, collect_session, fetch, submit
+from tandem.cohort.exchange import (
+    WIDGET_STATE,
+    WIDGET_VIEW,
+    collect_session,
+    fetch,
+    submit,
+    write_checkin,
+)
 from tandem.cohort.workspace import Workspace
 from tandem.grading.checkpoints import grade_session
-from tandem.notebook.checkin import load_context
+from tandem.grading.feedback import release_feedback
+from tandem.notebook.checkin import CONTEXT_FILE, CheckIn, Feedback, load_context
 from tandem.notebook.store import Key, Store
 from tandem.notebook.widgets import Where, reflection
-from tandem.privacy import erase_participant, export_participant
+from tandem.privacy import NOT_REACHED, erase_participant, export_participant, write_export
 from tandem.reports.build import build_reports
+from tandem.reports.export import export_cohort
 
 ROSTER = """id,name,email,role,department
 zeb-junior,Zebedee Quillfeather,zeb@example.org,junior,IT
@@ -143,3 +154,140 @@ def test_erasing_someone_unknown_says_so(programme_run: tuple[Workspace, Store])
     ws, _ = programme_run
     with pytest.raises(Exception, match="no participant 'nobody'"):
         erase_participant("nobody", workspace=ws.root)
+
+
+ROSTER_TWO_PAIRS = """id,name,email,role,department
+zeb-junior,Zebedee Quillfeather,zeb@example.org,junior,IT
+sam-senior,Samantha Okonkwo,sam@example.org,senior,Operations
+ida-junior,Idalia Brightwater,ida@example.org,junior,Sales
+kim-senior,Kimberly Ashdown,kim@example.org,senior,Finance
+"""
+ZEB = ("zeb-junior", "Zebedee Quillfeather", "zeb@example.org")
+
+
+@pytest.fixture
+def graded_two_pairs(tmp_path: Path, cohort_at: Callable[..., Workspace]) -> Workspace:
+    """Two pairs through session s1 as in the demo: every participant fetches and submits
+    both modules through the exchange (with check-ins), collect, grade, a comment by
+    hand, feedback released."""
+    ws = cohort_at("released", roster=ROSTER_TWO_PAIRS)
+    course = ws.load().name
+    for person in ("zeb-junior", "sam-senior", "ida-junior", "kim-senior"):
+        home = tmp_path / f"{person}-home"
+        for module in ("tiny-tech", "tiny-mgmt"):
+            folder = fetch(ws, home, module, person)
+            feedback = Feedback(clarity=4, comment="clear") if person == "sam-senior" else None
+            shared = {f"{module}-shared": SHARED} if person == "zeb-junior" else {}
+            write_checkin(
+                folder,
+                CheckIn(
+                    participant=person,
+                    cohort=course,
+                    module=module,
+                    feedback=feedback,
+                    shared_reflections=shared,
+                ),
+            )
+            submit(ws, home, module, person)
+    collect_session(ws.root, "s1")
+    grade_session(ws.root, "s1")
+    cohort = ws.load()
+    with ws.gradebook(cohort) as gradebook:  # what formgrader does: a grade and a comment
+        grade = gradebook.find_grade("explain", "checkpoint", "tiny-mgmt", "zeb-junior")
+        grade.manual_score = 1
+        grade.needs_manual_grade = False
+        comment = gradebook.find_comment("explain", "checkpoint", "tiny-mgmt", "zeb-junior")
+        comment.manual_comment = "Good reasoning, Zebedee"
+        gradebook.db.commit()
+    release_feedback(ws.root, "s1", force=True)
+    return ws
+
+
+def test_privacy_export_has_comments_cell_grades_and_feedback_received_as_lead(
+    graded_two_pairs: Workspace, tmp_path: Path
+) -> None:
+    ws = graded_two_pairs
+    data = export_participant("zeb-junior", workspace=ws.root)["cohort"]
+    grades = data["checkpoint_grades"]["tiny-mgmt"]
+    comments = {c["cell"]: c for c in grades["comments"]}
+    assert comments["explain"]["manual_comment"] == "Good reasoning, Zebedee"
+    assert comments["explain"]["auto_comment"] == "No response."
+    cells = {c["cell"]: c for c in grades["cells"]}
+    assert (cells["explain"]["manual_score"], cells["explain"]["max_score"]) == (1, 1)
+    assert (cells["test_double"]["auto_score"], cells["test_double"]["max_score"]) == (0, 2)
+    # zeb (junior) leads the tech module; sam, its learner, gave feedback on the lead
+    received = data["feedback_received_as_lead"]
+    assert received == {
+        "tiny-tech": {
+            "from": "sam-senior",
+            "clarity": 4,
+            "relevance": None,
+            "pace": None,
+            "comment": "clear",
+        }
+    }
+    json.dumps(data)
+
+
+def test_erase_leaves_no_trace_in_workspace_or_exchange_and_lists_exports_elsewhere(
+    graded_two_pairs: Workspace, tmp_path: Path
+) -> None:
+    ws = graded_two_pairs
+    exchange = Path(ws.nbgrader_config()["Exchange"]["root"])
+    outside = tmp_path / "elsewhere"
+    scores_csv, checkins_csv = export_cohort(ws.root, outside, "csv")
+    export_cohort(ws.root, ws.folder("exports"), "json")
+    mine = write_export(export_participant("zeb-junior", workspace=ws.root), outside / "z.json")
+    theirs = write_export(export_participant("ida-junior", workspace=ws.root), outside / "i.json")
+    # `tandem report` interrupted after its data and the pairs' inputs were written
+    pair = {"id": "pair-01", "junior": {"id": ZEB[0], "name": ZEB[1]}, "shared": [SHARED]}
+    for path in (
+        ws.folder("reports") / "facilitator" / "data" / "pairs.json",
+        ws.folder("runs") / "report-inputs" / "pair-01.json",
+    ):
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"cohort": "cohort", "pairs": [pair]}), encoding="utf-8")
+    assert (ws.folder("reports") / "facilitator" / "data" / "pairs.json").is_file()
+    assert not (ws.folder("reports") / "index.html").exists()
+    everywhere = [ws.root, exchange]
+    assert list(exchange.glob("*/feedback/*.html"))  # released feedback in the exchange
+    for needle in ZEB:
+        assert _files_in(everywhere, needle), needle
+    assert [
+        p
+        for p in _files_in(everywhere, "zeb-junior")
+        if p.name == CONTEXT_FILE and "zeb-junior" not in str(p)
+    ]  # other participants' copies name zeb
+
+    removed = erase_participant("zeb-junior", workspace=ws.root)
+
+    for needle in (*ZEB, SHARED):
+        assert _files_in(everywhere, needle) == [], needle
+    not_reached = [r.removeprefix(NOT_REACHED) for r in removed if r.startswith(NOT_REACHED)]
+    listed = {r.split(" (")[0] for r in not_reached}
+    assert listed == {str(scores_csv), str(checkins_csv), str(mine)}, removed
+    assert str(theirs) not in listed and theirs.exists()  # left alone: not about zeb
+    assert any("unfinished report" in r for r in removed)
+    context = json.loads((ws.submission_dir("sam-senior", "tiny-mgmt") / CONTEXT_FILE).read_text())
+    assert context["participants"]["sam-senior"]["partner"] == "(erased)"
+    assert set(context["participants"]) == {"sam-senior", "ida-junior", "kim-senior"}
+
+
+def _files_in(roots: list[Path], needle: str) -> list[Path]:
+    return [
+        p for r in roots for p in r.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()
+    ]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_a_privacy_export_is_readable_by_its_owner_only(
+    programme_run: tuple[Workspace, Store], tmp_path: Path, umask: int
+) -> None:
+    ws, store = programme_run
+    data = export_participant("zeb-junior", workspace=ws.root, store=store)
+    before = os.umask(umask)
+    try:
+        out = write_export(data, tmp_path / "zeb.json")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -1,12 +1,15 @@
-"""Small filesystem helpers: atomic writes, slugs, paths kept under their root."""
+"""Small filesystem helpers: atomic writes, safe ids in paths, paths kept under their root.
+
+Ids derived from text (slugs) follow the one policy of :mod:`tandem.ids`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +28,6 @@ def check_id(value: str, *, what: str = "id") -> str:
     return value
 
 
-def slugify(text: str) -> str:
-    """A lowercase slug of ``text`` (letters, digits and '-')."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:63] or "cohort"
-
-
 def under(root: Path, *parts: str) -> Path:
     """Join ``parts`` onto ``root`` and refuse a result outside ``root``."""
     path = root.joinpath(*parts).resolve()
@@ -39,19 +36,31 @@ def under(root: Path, *parts: str) -> Path:
     return path
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+#: Permissions of what only its owner may read: exports of personal data, private stores.
+PRIVATE_MODE = 0o600
+
+
+def atomic_write_text(
+    path: Path, text: str, *, mode: int | None = None, private: bool = False
+) -> None:
     """Write ``text`` to ``path`` via a temp file, fsync and rename: never a torn file.
 
-    The file keeps the permissions of the file it replaces, else gets ``mode`` (default
-    0o644: readable by others, as files in nbgrader's exchange must be). Pass 0o600 for
-    what only its owner may read.
+    Permissions: ``private=True`` gives 0600 (owner only: exports of personal data); else
+    ``mode`` when given; else the file keeps the permissions of the file it replaces (a
+    facilitator's ``chmod`` stays); else a new file follows the process's umask, exactly
+    as ``open()`` would (0644 under umask 022, 0600 under 077). The umask is applied by
+    the kernel when the temp file is created, never read by setting it: ``os.umask`` is
+    process-wide, and reading it that way races with other threads.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if mode is None:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if private:
+        mode = PRIVATE_MODE
+    elif mode is None and path.exists():
+        mode = path.stat().st_mode & 0o777
+    fd, tmp = _create_temp(path, 0o600 if mode is not None else 0o666)
     try:
-        os.fchmod(fd, mode)
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
@@ -62,8 +71,21 @@ def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None
         raise
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+def _create_temp(path: Path, mode: int) -> tuple[int, str]:
+    """A new temp file beside ``path``, created with ``mode`` less the umask (as ``open``
+    creates files), and its name."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), tmp
+        except FileExistsError:
+            continue
+    raise TandemError(f"cannot create a temporary file beside {path}")
+
+
+def atomic_write_json(path: Path, data: Any, *, private: bool = False) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    atomic_write_text(path, text, private=private)
 
 
 def replace_tree(source: Path, dest: Path) -> None:

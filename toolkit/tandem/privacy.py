@@ -4,11 +4,20 @@ Two places can hold a participant's data: their own private store (``$TANDEM_HOM
 on their side) and a cohort workspace (on the facilitator's side). Both functions take
 either or both.
 
+The export holds the profile, pair, check-ins, the feedback the person received as a
+module's lead (their learner's check-in), checkpoint scores, every graded cell and every
+comment in the gradebook, and the list of their files. Written to a file it is readable
+by its owner only, and a cohort export is recorded in the workspace's export log.
+
 Erasure removes the participant from ``cohort.yml`` (their partner becomes unpaired),
 their folders in ``submitted/``, ``autograded/``, ``feedback/`` and ``quarantine/``, their
 submissions in the exchange's inbound folder, their gradebook rows (then compacts the
-database so no deleted row lingers in the file), their entries in run manifests, the
-exports, and every report: reports are rebuilt without them when they had been built.
+database so no deleted row lingers in the file), their entries in run manifests, their id
+from every collected copy of other participants' context files, the exports in the
+workspace, and every report, finished or interrupted (data, inputs, executed notebooks):
+reports are rebuilt without them when they had been built. Exports written outside the
+workspace that the export log knows of and that still name them are listed, not deleted:
+the answer's lines that start with :data:`NOT_REACHED` are for the facilitator to act on.
 """
 
 from __future__ import annotations
@@ -25,9 +34,21 @@ from tandem.cohort.workspace import Workspace, refresh_contexts
 from tandem.errors import CohortError
 from tandem.fsutil import atomic_write_json, check_id
 from tandem.grading.checkpoints import read_score
+from tandem.notebook.checkin import CONTEXT_FILE
 from tandem.notebook.store import Store
+from tandem.reports.export import (
+    export_log_path,
+    read_export_log,
+    record_exports,
+    write_export_log,
+)
 
 PERSONAL_FOLDERS = ("submitted", "autograded", "feedback", "quarantine")
+#: What stands for an erased partner in collected copies of context files.
+ERASED = "(erased)"
+#: The start of a line of :func:`erase_participant`'s answer naming what it could not reach.
+NOT_REACHED = "not reached: "
+REPORTS_REBUILD = "reports/: to rebuild"
 
 
 def export_participant(
@@ -53,10 +74,20 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
     modules = [m for s in program.sessions if s.id in cohort.released for m in s.modules]
     pair = cohort.pair_of(participant)
     checkins, scores, files = {}, {}, []
+    grades: dict[str, Any] = {}
+    received: dict[str, Any] = {}
     for module in modules:
         found, _ = read_checkins(ws, cohort, module.id)
         if participant in found:
             checkins[module.id] = found[participant].model_dump()
+        if pair is not None and person.role == module.lead:
+            learner = pair.member(module.learner)
+            feedback = found[learner].feedback if learner in found else None
+            if feedback is not None:
+                received[module.id] = {"from": learner, **feedback.model_dump()}
+        detail = _gradebook_detail(ws, cohort, module.id, participant)
+        if detail is not None:
+            grades[module.id] = detail
         score = read_score(ws, cohort, module.id, participant)
         if score is not None:
             scores[module.id] = {
@@ -71,12 +102,55 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
         files += [str(p.relative_to(ws.root)) for p in sorted(base.rglob("*")) if p.is_file()]
     return {
         "name": cohort.name,
+        "workspace": str(ws.root.resolve()),
         "profile": person.model_dump(),
         "pair": pair.model_dump() if pair else None,
         "check_ins": checkins,
+        "feedback_received_as_lead": received,
         "checkpoint_scores": scores,
+        "checkpoint_grades": grades,
         "files": files,
     }
+
+
+def _gradebook_detail(
+    ws: Workspace, cohort: Any, module_id: str, participant: str
+) -> dict[str, Any] | None:
+    """Every graded cell of a submission (scores as autograded and as graded by hand) and
+    every comment the facilitator or the autograder left, as the gradebook holds them."""
+    from nbgrader.api import MissingEntry
+
+    with ws.gradebook(cohort) as gradebook:
+        try:
+            submission = gradebook.find_submission(module_id, participant)
+        except MissingEntry:
+            return None
+        cells, comments = [], []
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cells.append(
+                    {
+                        "notebook": notebook.name,
+                        "cell": grade.name,
+                        "type": grade.cell_type,
+                        "auto_score": grade.auto_score,
+                        "manual_score": grade.manual_score,
+                        "extra_credit": grade.extra_credit,
+                        "max_score": grade.max_score,
+                        "needs_manual_grade": grade.needs_manual_grade,
+                    }
+                )
+            for comment in notebook.comments:
+                if comment.manual_comment or comment.auto_comment:
+                    comments.append(
+                        {
+                            "notebook": notebook.name,
+                            "cell": comment.name,
+                            "manual_comment": comment.manual_comment,
+                            "auto_comment": comment.auto_comment,
+                        }
+                    )
+        return {"cells": cells, "comments": comments}
 
 
 def erase_participant(
@@ -101,26 +175,21 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
     removed: list[str] = []
     with ws.locked():
         cohort = ws.load()
-        cohort.participant(participant)  # raises if unknown
-        inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id / "inbound"
+        person = cohort.participant(participant)  # raises if unknown
+        needles = [n.encode() for n in (participant, person.name, person.email) if n]
+        course = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id
+        inbound = course / "inbound"
         targets = [(ws.folder(f) / participant, f"{f}/{participant}/") for f in PERSONAL_FOLDERS]
         if inbound.is_dir():
             targets += [
                 (e, f"exchange inbound: {e.name}") for e in sorted(inbound.glob(f"{participant}+*"))
             ]
         for target, label in targets:
-            if not target.exists():
-                continue
-            try:
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            except OSError as exc:
-                raise CohortError(
-                    f"cannot remove {target}: {exc.strerror or exc}. Nothing else was changed "
-                    "for this step; fix the permission (e.g. as root) and run the command "
-                    "again",
-                    path=target,
-                ) from None
-            removed.append(label)
+            if _remove(target):
+                removed.append(label)
+        removed += _erase_report_data(ws)
+        removed += _erase_exports(ws, participant, needles)
+        removed += _erase_from_context_copies(ws, course, participant)
         removed += _erase_from_gradebook(ws, cohort, participant)
         removed += _erase_from_runs(ws, participant)
         pair = cohort.pair_of(participant)
@@ -136,17 +205,119 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
         ws.save(cohort)
         if refresh_contexts(ws, cohort):
             removed.append("context files of released modules: rewritten without them")
-    if ws.folder("exports").is_dir():
-        shutil.rmtree(ws.folder("exports"))
-        removed.append("exports/: removed (export again when needed)")
-    if (ws.folder("reports") / "index.html").exists():
-        shutil.rmtree(ws.folder("reports"))
-        shutil.rmtree(ws.folder("runs") / "notebooks", ignore_errors=True)
+    if REPORTS_REBUILD in removed:
         from tandem.reports.build import build_reports
 
         build_reports(ws.root)
-        removed.append("reports/: rebuilt without them")
+        removed[removed.index(REPORTS_REBUILD)] = "reports/: rebuilt without them"
     return removed
+
+
+def _remove(target: Path) -> bool:
+    """Remove a file or folder; refuse (with what to do) when the permission is missing."""
+    if not target.exists():
+        return False
+    try:
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    except OSError as exc:
+        raise CohortError(
+            f"cannot remove {target}: {exc.strerror or exc}. Nothing else was changed for "
+            "this step; fix the permission (e.g. as root) and run the command again",
+            path=target,
+        ) from None
+    return True
+
+
+def _erase_report_data(ws: Workspace) -> list[str]:
+    """The reports, their data and inputs, whatever state the last ``tandem report`` left
+    them in (an interrupted one leaves ``data/pairs.json`` and ``runs/report-inputs/``).
+    Returns ``[REPORTS_REBUILD]`` when a finished report must be rebuilt without them."""
+    reports = ws.folder("reports")
+    finished = (reports / "index.html").exists()
+    leftovers = [reports, ws.folder("runs") / "notebooks", ws.folder("runs") / "report-inputs"]
+    if not any(p.exists() for p in leftovers):
+        return []
+    for path in leftovers:
+        _remove(path)
+    if finished:
+        return [REPORTS_REBUILD]
+    return [
+        "reports/ and runs/report-inputs/ of an unfinished report: removed (run 'tandem "
+        "report' again)"
+    ]
+
+
+def _erase_exports(ws: Workspace, participant: str, needles: list[bytes]) -> list[str]:
+    """Exports in the workspace are removed; those written elsewhere that still hold the
+    participant are listed, as Tandem cannot reach them. The export log keeps only
+    entries that do not concern them."""
+    removed, kept = [], []
+    if _remove(ws.folder("exports")):
+        removed.append("exports/: removed (export again when needed)")
+    root = ws.root.resolve()
+    for entry in read_export_log(ws):
+        path = Path(entry["path"])
+        about = entry.get("participant") == participant or any(
+            n in entry["path"].encode() for n in needles
+        )
+        if not path.exists():
+            continue
+        concerned = about or _mentions(path, needles)
+        if concerned and path.resolve().is_relative_to(root):
+            _remove(path)
+            removed.append(f"{path.resolve().relative_to(root)}: removed (an export)")
+            continue
+        if concerned:
+            removed.append(f"{NOT_REACHED}{path} (an export written outside the workspace)")
+        if not about:
+            kept.append(entry)
+    if export_log_path(ws).exists():
+        write_export_log(ws, kept)
+    return removed
+
+
+def _mentions(path: Path, needles: list[bytes]) -> bool:
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return True  # cannot be read, so cannot be cleared: list it
+    return any(n in content for n in needles)
+
+
+def _erase_from_context_copies(ws: Workspace, course: Path, participant: str) -> list[str]:
+    """Remove them from every collected copy of a context file (other participants'
+    submissions, autograded and feedback folders, quarantine, the exchange's inbound);
+    ``release/`` and ``outbound/`` are rewritten by :func:`refresh_contexts`."""
+    written, unreachable = 0, []
+    for base in [ws.folder(f) for f in PERSONAL_FOLDERS] + [course / "inbound"]:
+        for path in sorted(base.rglob(CONTEXT_FILE)) if base.is_dir() else []:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if _drop_member(data, participant):
+                    atomic_write_json(path, data)
+                    written += 1
+            except OSError:
+                unreachable.append(
+                    f"{NOT_REACHED}{path} (cannot be rewritten: remove their id as root, or "
+                    "delete the copy once it is collected)"
+                )
+            except ValueError:
+                continue  # not a context file Tandem wrote
+    done = [f"{written} collected copies of context files: rewritten without them"]
+    return (done if written else []) + unreachable
+
+
+def _drop_member(context: Any, participant: str) -> bool:
+    """Take ``participant`` out of a context file's data; return whether it changed."""
+    members = context.get("participants") if isinstance(context, dict) else None
+    if not isinstance(members, dict):
+        return False
+    changed = members.pop(participant, None) is not None
+    for member in members.values():
+        if isinstance(member, dict) and member.get("partner") == participant:
+            member["partner"] = ERASED
+            changed = True
+    return changed
 
 
 def _erase_from_gradebook(ws: Workspace, cohort: Any, participant: str) -> list[str]:
@@ -178,7 +349,13 @@ def _erase_from_runs(ws: Workspace, participant: str) -> list[str]:
 
 
 def write_export(data: dict[str, Any], out: Path) -> Path:
+    """Write a participant's export to ``out`` (a new file, readable by its owner only).
+    An export of cohort data is recorded in that workspace's export log, so that erasing
+    the participant can list the copy."""
     if out.exists():
         raise CohortError("refusing to overwrite an existing file", path=out)
-    atomic_write_json(out, data)
+    atomic_write_json(out, data, private=True)
+    workspace = data.get("cohort", {}).get("workspace")
+    if workspace:
+        record_exports(Workspace(workspace), [out], "participant", data["participant"])
     return out
