@@ -16,7 +16,7 @@ NOTEBOOKS = sorted(
     [
         *ROOT.glob("curriculum/**/*.ipynb"),
         *ROOT.glob("exercises/**/*.ipynb"),
-        *ROOT.glob("toolkit/tandem/templates/*.ipynb"),
+        *ROOT.glob("toolkit/tandem/**/templates/*.ipynb"),
     ]
 )
 

@@ -12,8 +12,11 @@ from rich.console import Console
 if TYPE_CHECKING:
     from tandem.engine.batch import RunOptions
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Printed text is never read as rich markup: names, cohort names, paths and errors carry
+# what people typed, and "[/x]" in them would vanish, restyle the output or raise. Styles
+# go through rich.text.Text.
+console = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 class Track(str, Enum):
@@ -67,6 +70,20 @@ class KernelMode(str, Enum):
     plain = "plain"
 
 
+class SandboxMode(str, Enum):
+    auto = "auto"
+    strict = "strict"
+    off = "off"
+
+
+SandboxOpt = Annotated[
+    SandboxMode,
+    typer.Option(
+        "--sandbox",
+        help="Grading kernels' sandbox: auto (the strongest level here: root, landlock or "
+        "basic), strict (refuse to grade below landlock) or off. See docs/security.md.",
+    ),
+]
 ExecutorOpt = Annotated[
     ExecutorName,
     typer.Option(
@@ -109,6 +126,7 @@ def run_options(
     kernels: KernelMode,
     cell_timeout: int | None = None,
     notebook_timeout: float | None = None,
+    sandbox: SandboxMode = SandboxMode.auto,
 ) -> RunOptions:
     """The batch engine's options from the command line's."""
     from tandem.engine.batch import RunOptions
@@ -120,4 +138,5 @@ def run_options(
         kernels=kernels.value,
         cell_timeout=cell_timeout or 600,
         notebook_timeout=notebook_timeout or 1800.0,
+        sandbox=sandbox.value,
     )

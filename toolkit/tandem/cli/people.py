@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from tandem.cli.options import (
     ROSTER_HELP,
@@ -145,24 +145,27 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 
-def _person(result: MatchResult, participant_id: str) -> str:
-    return f"{escape(participant_id)}\n[dim]{escape(result.names[participant_id])}[/dim]"
+def _person(result: MatchResult, participant_id: str) -> Text:
+    return Text.assemble(participant_id, "\n", (result.names[participant_id], "dim"))
 
 
 def _pairs_table(result: MatchResult) -> Table:
     grid = Table("pair", "junior", "senior", "score")
     for score in result.scores:
         pair = score.pair
-        row = [pair.id, _person(result, pair.junior), _person(result, pair.senior)]
-        grid.add_row(*row, str(score.score))
+        grid.add_row(
+            pair.id, _person(result, pair.junior), _person(result, pair.senior), str(score.score)
+        )
     return grid
 
 
-def _teaching_rows(teacher: str, learner: str, items: tuple[Teaching, ...]) -> list[list[str]]:
+def _teaching_rows(
+    teacher: str, learner: str, items: tuple[Teaching, ...]
+) -> list[list[str | Text]]:
     useful = [t for t in items if t.points > 0]
-    who = f"{escape(teacher)} -> {escape(learner)}"
+    who = f"{teacher} -> {learner}"
     if not useful:
-        return [[who, "[dim]nothing to teach[/dim]", "", "0"]]
+        return [[who, Text("nothing to teach", "dim"), "", "0"]]
     return [
         [
             who if i == 0 else "",
@@ -191,7 +194,8 @@ def _explain_table(result: MatchResult) -> Table:
         rows += _teaching_rows(pair.senior, pair.junior, score.senior_teaches)
         same = " same department" if score.same_department else ""
         total = f"tech {score.tech_points} + management {score.management_points}{same}"
-        rows.append(["", f"[bold]score[/bold] [dim]({total})[/dim]", "", f"[bold]{score.score}"])
+        heading = Text.assemble(("score", "bold"), " ", (f"({total})", "dim"))
+        rows.append(["", heading, "", Text(str(score.score), "bold")])
         for i, row in enumerate(rows):
             grid.add_row(pair.id if i == 0 else "", *row)
         grid.add_section()
@@ -327,7 +331,7 @@ def privacy_erase(
 ) -> None:
     """Erase a participant's data everywhere Tandem put it, and say what was removed."""
     from tandem.notebook.store import Store
-    from tandem.privacy import erase_participant
+    from tandem.privacy import NOT_REACHED, erase_participant
 
     places = [
         p
@@ -347,4 +351,5 @@ def privacy_erase(
         )
     removed = erase_participant(participant, workspace=workspace, store=Store() if store else None)
     for line in removed or ["nothing: no data found"]:
-        console.print(f"removed {line}")
+        text = line if line.startswith(NOT_REACHED) else f"removed {line}"
+        console.print(text, markup=False, highlight=False)
