@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.tandem-installed
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
+SERVER_CONFIG := jupyter-config/jupyter_server_config.d/tandem.json
 
 .PHONY: demo test lint bench browser venv clean help
 
@@ -18,8 +19,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml $(SERVER_CONFIG) | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev,dask]'
+	@# An editable install skips pyproject's data-files (setuptools): put Tandem's server
+	@# extension config where a wheel install puts it, so Jupyter enables it here too.
+	install -D -m 644 $(SERVER_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/tandem.json
 	@touch $(STAMP)
 
 venv: $(STAMP)

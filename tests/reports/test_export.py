@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from tandem.cohort.membership import withdraw
 from tandem.cohort.release import set_due_date
 from tandem.cohort.workspace import Workspace
 from tandem.errors import CohortError, ReportError, UsageError
+from tandem.fsutil import atomic_write_json, atomic_write_text
 from tandem.grading.checkpoints import grade_session
 from tandem.notebook.checkin import CheckIn, Feedback
 from tandem.reports.export import (
@@ -24,7 +27,9 @@ from tandem.reports.export import (
     SCORE_COLUMNS,
     csv_text,
     export_cohort,
+    export_log_path,
     neutralise,
+    read_export_log,
 )
 
 from ..factories import submit
@@ -222,3 +227,38 @@ def test_out_must_be_a_folder(tmp_path: Path, cohort_at: Callable[..., Workspace
 def test_an_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="choose csv or json"):
         export_cohort(tmp_path, tmp_path / "out", "xlsx")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_exports_are_owner_only_and_other_files_follow_the_umask(
+    tmp_path: Path, cohort_at: Callable[..., Workspace], umask: int
+) -> None:
+    ws = cohort_at("released")
+    before = os.umask(umask)
+    try:
+        written = export_cohort(ws.root, tmp_path / "out", "csv")
+        atomic_write_text(tmp_path / "ordinary.txt", "not personal")
+        atomic_write_json(tmp_path / "ordinary.json", {})
+    finally:
+        os.umask(before)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in written] == [0o600, 0o600]
+    for name in ("ordinary.txt", "ordinary.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask, name
+
+
+def test_where_exports_were_written_is_logged_in_the_workspace(
+    tmp_path: Path, cohort_at: Callable[..., Workspace]
+) -> None:
+    ws = cohort_at("released")
+    written = export_cohort(ws.root, tmp_path / "elsewhere", "json")
+    export_cohort(ws.root, tmp_path / "elsewhere", "json")  # again: one entry per file
+    log = read_export_log(ws)
+    assert [e["path"] for e in log] == [str(p.resolve()) for p in written]
+    assert {e["kind"] for e in log} == {"cohort"}
+    assert stat.S_IMODE(export_log_path(ws).stat().st_mode) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

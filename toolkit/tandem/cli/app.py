@@ -188,6 +188,8 @@ def status(
     console.print(table)
     if result.withdrawn:
         console.print(f"Withdrawn: {', '.join(result.withdrawn)}")
+    for note in result.grading_unfinished:
+        console.print(note, markup=False, highlight=False)
     console.print(result.summary())
 
 
@@ -210,6 +212,8 @@ def feedback(
         console.print(f"released feedback: {learner} on {module}")
     for module, learner in result.not_graded:
         console.print(f"not graded yet: {learner} on {module}")
+    for note in result.notes:
+        console.print(note, markup=False, highlight=False)
 
 
 app.command()(grade)
@@ -319,13 +323,15 @@ def export_command(
     """Export scores and check-ins for the facilitator: scores.<fmt> and checkins.<fmt>."""
     from tandem.cohort.exchange import session_checkin_problems
     from tandem.cohort.workspace import Workspace
-    from tandem.reports.export import export_cohort
+    from tandem.reports.export import export_cohort, grading_notes
 
     written = export_cohort(
         directory, out or directory / "exports", "csv" if fmt is ExportFormat.csv else "json"
     )
     for path in written:
         console.print(f"wrote {path}", markup=False, highlight=False)
+    for note in grading_notes(directory):
+        err.print(note, markup=False)
     for session in Workspace(directory).load().released:
         for problem in session_checkin_problems(directory, session):
             err.print(f"check-in skipped: {problem}", markup=False)

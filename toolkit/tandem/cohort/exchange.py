@@ -7,7 +7,8 @@ the demo and the tests use the very same exchange code paths.
 
 Collecting scrubs every submitted notebook of saved widget state: JupyterLab's *Save
 Widget State Automatically* setting would otherwise carry the text of private
-reflections inside the notebook's metadata.
+reflections inside the notebook's metadata. A notebook too damaged to read (e.g. truncated
+JSON) that holds saved widget state is removed, unread, with a note saying why.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from tandem.cohort.workspace import Cohort, Workspace, due_date
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, read_checkin
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+from tandem.notebook.widgetstate import WIDGET_STATE as WIDGET_STATE
+from tandem.notebook.widgetstate import WIDGET_VIEW as WIDGET_VIEW
+from tandem.notebook.widgetstate import scrub_widgets
 
 
 def _participant_config(
@@ -91,32 +92,54 @@ def publish(ws: Workspace, module: str) -> None:
         )
 
 
+#: Bytes that only saved widget state (or a widget's output) puts into a notebook file.
+WIDGET_MARKERS = (b"application/vnd.jupyter.widget", b'"widgets"')
+#: Beside a notebook removed because it could not be read and held widget state.
+REMOVED_NOTE = ".removed.txt"
+
+
 def scrub_widget_state(path: Path) -> bool:
     """Remove saved widget state from a notebook; return whether anything was removed.
 
-    A notebook that cannot be read is left as it is: grading quarantines it, unread.
+    A notebook that cannot be read as a notebook (e.g. truncated JSON) cannot be scrubbed
+    field by field. If its bytes hold no widget marker it is left as it is (grading sets
+    it aside, unread). If they do, it is removed, unread, and a note
+    ``<name>.ipynb.removed.txt`` says why: saved widget state can carry the text of
+    private reflections, and no part of a damaged file can be trusted not to.
     """
     import nbformat
 
     try:
         notebook = nbformat.read(path, as_version=4)
-    except Exception:  # unreadable JSON or an unknown format: not ours to repair here
-        return False
-    changed = notebook.metadata.pop("widgets", None) is not None
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW in data or WIDGET_STATE in data:
-                # The plain-text form of a widget output can hold the widget's values too.
-                output["data"] = {"text/plain": "(interactive widget)"}
-                changed = True
+    except Exception:  # unreadable JSON or an unknown format: scrub by bytes
+        return _drop_if_widget_state(path)
+    changed = scrub_widgets(notebook)  # all widget state and widget outputs
     if changed:
         atomic_write_text(path, nbformat.writes(notebook))
     return changed
 
 
+def _drop_if_widget_state(path: Path) -> bool:
+    try:
+        content = path.read_bytes()
+    except OSError:  # unreadable to us, so unreadable to grading too: it is set aside
+        return False
+    if not any(marker in content for marker in WIDGET_MARKERS):
+        return False
+    note = path.with_name(path.name + REMOVED_NOTE)
+    atomic_write_text(
+        note,
+        f"{path.name} ({len(content)} bytes) was removed unread when it was collected: it "
+        "is not a readable notebook and it held saved widget state, which can carry the "
+        "text of private reflections.\n",
+    )
+    path.unlink()
+    return True
+
+
 def scrub_submission(folder: Path) -> list[Path]:
-    """Scrub every notebook of a submission folder; return the notebooks changed."""
+    """Scrub every notebook of a submission folder; return the notebooks changed (or
+    removed: see :func:`scrub_widget_state`)."""
     return [p for p in sorted(folder.rglob("*.ipynb")) if scrub_widget_state(p)]
 
 

@@ -1,8 +1,10 @@
 """Autograding checkpoints with nbgrader's own API, and reading scores back.
 
 Only a module's *learner* is graded on its checkpoint; the lead's copy is never
-counted. Submissions are validated first: a notebook that is not valid nbformat is
-moved to ``quarantine/`` with the reason, never graded silently.
+counted. Submissions are scrubbed of saved widget state and validated first, each notebook
+on its own: a checkpoint notebook that is not valid nbformat sends the submission to
+``quarantine/`` with the reason, never graded silently; any other damaged notebook (the
+lesson) is moved to ``quarantine/`` alone, and the checkpoint is graded.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from tandem.cohort.exchange import scrub_submission
+from tandem.cohort.exchange import REMOVED_NOTE, scrub_submission
 from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.manifest import Module
 from tandem.engine.batch import RunOptions
 from tandem.engine.executors import Executor
-from tandem.fsutil import atomic_write_json, atomic_write_text
+from tandem.fsutil import atomic_write_json, atomic_write_text, check_id
+from tandem.grading.unfinished import Unfinished, unfinished
 
 Status = Literal["graded", "missing", "failed", "quarantined"]
 
@@ -67,8 +70,33 @@ def quiet_nbgrader() -> Iterator[None]:
         yield
 
 
+def grading_unfinished(ws: Workspace, module_id: str, participant_id: str) -> Unfinished | None:
+    """Why one learner's grade on one module is not final (grading is running, was
+    interrupted or failed: :mod:`tandem.grading.unfinished`), or None."""
+    return unfinished(ws.folder("autograded") / check_id(participant_id) / check_id(module_id))
+
+
+def unfinished_grading(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[Unfinished]:
+    """The learners' submissions of ``modules`` whose grades are not final."""
+    found = (
+        grading_unfinished(ws, m.id, learner) for m in modules for _, learner in cohort.learners(m)
+    )
+    return [u for u in found if u is not None]
+
+
 def read_score(ws: Workspace, cohort: Cohort, module_id: str, participant_id: str) -> Score | None:
-    """The gradebook's score for one learner on one module, or None if not graded."""
+    """The score for one learner on one module, or None if not graded. A grade counts only
+    once its grading run finished: rows of an unfinished run are never read as a score."""
+    if grading_unfinished(ws, module_id, participant_id) is not None:
+        return None
+    score = _gradebook_score(ws, cohort, module_id, participant_id)
+    # Checked again: a run that started while the gradebook was read leaves its marker.
+    return None if grading_unfinished(ws, module_id, participant_id) else score
+
+
+def _gradebook_score(
+    ws: Workspace, cohort: Cohort, module_id: str, participant_id: str
+) -> Score | None:
     from nbgrader.api import MissingEntry
 
     with ws.gradebook(cohort) as gradebook:
@@ -104,8 +132,12 @@ def read_score(ws: Workspace, cohort: Cohort, module_id: str, participant_id: st
 def read_grades(
     ws: Workspace, cohort: Cohort, module_id: str, participant_id: str
 ) -> dict[str, tuple[float | None, float]]:
-    """Each graded cell's (autograded score, maximum) by grade id; empty if not graded."""
+    """Each graded cell's (autograded score, maximum) by grade id; empty if not graded
+    (or if its grading has not finished)."""
     from nbgrader.api import MissingEntry
+
+    if grading_unfinished(ws, module_id, participant_id) is not None:
+        return {}
 
     with ws.gradebook(cohort) as gradebook:
         try:
@@ -129,6 +161,44 @@ def quarantine(ws: Workspace, folder: Path, participant: str, module: str, reaso
     return target
 
 
+def quarantine_file(ws: Workspace, path: Path, participant: str, module: str, reason: str) -> Path:
+    """Move one refused notebook aside (the rest of its submission stays), with the reason."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    target = ws.folder("quarantine") / participant / f"{module}-{stamp}-{path.stem}"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), str(target / path.name))
+    atomic_write_text(target / "QUARANTINED.txt", reason + "\n")
+    return target
+
+
+def _checkpoint_problems(
+    ws: Workspace, folder: Path, participant: str, module: str
+) -> tuple[list[str], list[str]]:
+    """Why the submission's checkpoint cannot be graded (empty if it can), and the other
+    notebooks set aside. Each notebook is judged on its own: a damaged notebook that is
+    not a checkpoint (the lesson) is moved to quarantine alone, and the checkpoint beside
+    it is still graded."""
+    from tandem.grading.autograde import check_notebook
+
+    checkpoints = {p.name for p in (ws.folder("source") / module).glob("*.ipynb")}
+    problems: list[str] = []
+    aside: list[str] = []
+    for path in sorted(folder.glob("*.ipynb")):
+        problem = check_notebook(path)
+        if problem is None:
+            continue
+        if path.name in checkpoints:
+            problems.append(problem)
+        else:
+            target = quarantine_file(ws, path, participant, module, f"{path}: {problem}")
+            aside.append(f"{problem} (moved to {target})")
+    for name in sorted(checkpoints):
+        note = folder / (name + REMOVED_NOTE)
+        if not (folder / name).exists() and note.is_file():
+            problems.append(note.read_text(encoding="utf-8").strip())
+    return problems, aside
+
+
 def grade_modules(
     ws: Workspace,
     cohort: Cohort,
@@ -140,11 +210,12 @@ def grade_modules(
 
     Invalid notebooks are quarantined with the reason; one failure never stops the rest.
     """
-    from tandem.grading.autograde import check_notebook, grade
+    from tandem.grading.autograde import grade
 
     results: dict[tuple[str, str], CheckpointResult] = {}
     todo: list[tuple[str, str]] = []
     pairs: dict[tuple[str, str], str] = {}
+    set_aside: dict[tuple[str, str], list[str]] = {}
     for module in modules:
         for pair, learner in cohort.learners(module):
             key = (module.id, learner)
@@ -153,7 +224,8 @@ def grade_modules(
             if not folder.is_dir():
                 results[key] = CheckpointResult(module.id, learner, pair.id, "missing")
                 continue
-            problems = [p for p in map(check_notebook, sorted(folder.glob("*.ipynb"))) if p]
+            scrub_submission(folder)  # never let saved widget state reach quarantine/ or grades
+            problems, set_aside[key] = _checkpoint_problems(ws, folder, learner, module.id)
             if problems:
                 reason = f"{folder}: " + "; ".join(problems)
                 quarantine(ws, folder, learner, module.id, reason)
@@ -161,7 +233,6 @@ def grade_modules(
                     module.id, learner, pair.id, "quarantined", error=reason
                 )
                 continue
-            scrub_submission(folder)  # never let saved widget state reach the gradebook
             todo.append(key)
     if todo:
         with quiet_nbgrader():
@@ -176,7 +247,7 @@ def grade_modules(
                 score=read_score(ws, cohort, key[0], key[1]) if graded else None,
                 error=None if graded else outcome.reason,
                 seconds=outcome.seconds,
-                note=outcome.note,
+                note="; ".join(filter(None, [outcome.note, *set_aside.get(key, [])])) or None,
             )
     order = [(m.id, learner) for m in modules for _, learner in cohort.learners(m)]
     return [results[key] for key in order]

@@ -2,7 +2,8 @@
 
 Feedback goes out only once a learner's checkpoint is fully graded: autograded, and the
 written answer graded by hand in formgrader. Until then the command refuses, listing
-what is pending, unless forced.
+what is pending, unless forced. A submission whose grading run did not finish (killed,
+failed) has no grade at all, forced or not: it is listed as not graded, and why.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from tandem.cohort.workspace import Workspace
 from tandem.errors import CohortError, TandemError
-from tandem.grading.checkpoints import read_score
+from tandem.grading.checkpoints import read_score, unfinished_grading
+from tandem.grading.unfinished import Unfinished, unfinished_note
 
 
 class FeedbackPending(TandemError):
@@ -23,6 +25,12 @@ class FeedbackPending(TandemError):
 class FeedbackResult:
     released: list[tuple[str, str]] = field(default_factory=list)  # (module, learner)
     not_graded: list[tuple[str, str]] = field(default_factory=list)
+    unfinished: list[Unfinished] = field(default_factory=list)  # among not_graded
+
+    @property
+    def notes(self) -> list[str]:
+        """Why some of ``not_graded`` have no grade: their grading did not finish."""
+        return unfinished_note(self.unfinished)
 
 
 def release_feedback(root: Path | str, session_id: str, *, force: bool = False) -> FeedbackResult:
@@ -34,7 +42,9 @@ def release_feedback(root: Path | str, session_id: str, *, force: bool = False) 
         result = FeedbackResult()
         ready: list[tuple[str, str]] = []
         pending: list[str] = []
-        for module in program.session(session_id).modules:
+        modules = list(program.session(session_id).modules)
+        result.unfinished = unfinished_grading(ws, cohort, modules)
+        for module in modules:
             for _, learner in cohort.learners(module):
                 score = read_score(ws, cohort, module.id, learner)
                 if score is None:

@@ -9,7 +9,9 @@ learner is graded, as in the reports.
 
 * ``pair``, ``module``, ``session``, ``track`` (tech or management)
 * ``learner``, ``learner_name``, ``learner_role`` (junior or senior): who learns the module
-* ``status``: graded, submitted (not graded yet) or missing
+* ``status``: graded, submitted (not graded yet) or missing; a submission whose grading
+  run has not finished (running, killed, failed) is not graded: never a score of 0
+  (:func:`grading_notes` says which)
 * ``auto_score``, ``auto_max``: autograded points (empty unless graded)
 * ``written_score``, ``written_max``: points for written answers; the score stays empty
   while ``written_pending`` is true (an answer awaits a grade by hand)
@@ -34,6 +36,12 @@ negative score stays a number. CSV files start with a UTF-8 byte order mark so t
 Excel reads accented names correctly. JSON keeps every value exactly as held: it is read
 by programs, not opened by spreadsheets, and a prefix would corrupt the data; whoever
 turns it into a spreadsheet must neutralise it then.
+
+Exports name people: every file is written with mode 0600 (owner only), whatever the
+umask. Where each export was written is recorded in the workspace's export log
+(``runs/export-log.json``: paths, dates and, for one person's export, their id; no data)
+so that ``tandem privacy erase`` can list the copies outside the workspace that it cannot
+reach, and drops their entries.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,7 +58,9 @@ from tandem.cohort.exchange import read_checkins
 from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.manifest import Module, Program
 from tandem.errors import ReportError, UsageError
-from tandem.fsutil import atomic_write_text
+from tandem.fsutil import atomic_write_json, atomic_write_text
+from tandem.grading.checkpoints import unfinished_grading
+from tandem.grading.unfinished import unfinished_note
 from tandem.notebook.checkin import CheckIn
 from tandem.reports.data import checkpoint_status, released_modules, session_of
 
@@ -92,6 +103,9 @@ CHECKIN_COLUMNS = (
 FEEDBACK_FIELDS = ("clarity", "relevance", "pace", "comment")
 #: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Where exports were written, in a workspace: ``{"exports": [{"path", "kind",
+#: "participant", "written"}]}`` (``kind`` is ``cohort`` or ``participant``).
+EXPORT_LOG = ("runs", "export-log.json")
 
 
 def neutralise(value: Any) -> Any:
@@ -172,6 +186,15 @@ def checkin_rows(cohort: Cohort, module: Module, checkins: dict[str, CheckIn]) -
             yield {**base, "kind": "reflection", "prompt": prompt, "text": text}
 
 
+def grading_notes(root: Path | str) -> list[str]:
+    """Why some submissions of the cohort at ``root`` are exported as not graded: e.g.
+    "2 submissions are still being graded; shown as not graded: ..."."""
+    ws = Workspace(root)
+    cohort = ws.load()
+    modules = released_modules(ws.program(cohort), cohort)
+    return unfinished_note(unfinished_grading(ws, cohort, modules))
+
+
 def export_cohort(root: Path | str, out: Path, fmt: Format) -> list[Path]:
     """Write ``scores.<fmt>`` and ``checkins.<fmt>`` of the cohort at ``root`` into the
     folder ``out`` (created if missing), each atomically; return the files written."""
@@ -197,8 +220,41 @@ def export_cohort(root: Path | str, out: Path, fmt: Format) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         for name, (columns, rows) in tables.items():
             path = out / f"{name}.{fmt}"
-            atomic_write_text(path, render(columns, rows))
+            atomic_write_text(path, render(columns, rows), private=True)
             written.append(path)
     except OSError as exc:
         raise ReportError(f"cannot write the export: {exc.strerror or exc}", path=out) from None
+    record_exports(ws, written, "cohort")
     return written
+
+
+def export_log_path(ws: Workspace) -> Path:
+    return ws.root.joinpath(*EXPORT_LOG)
+
+
+def read_export_log(ws: Workspace) -> list[dict[str, Any]]:
+    """The workspace's record of where exports were written (oldest first)."""
+    path = export_log_path(ws)
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")).get("exports", [])
+    except (ValueError, AttributeError) as exc:
+        raise ReportError(f"the export log cannot be read: {exc}", path=path) from None
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("path"), str)]
+
+
+def write_export_log(ws: Workspace, entries: list[dict[str, Any]]) -> None:
+    atomic_write_json(export_log_path(ws), {"exports": entries})
+
+
+def record_exports(
+    ws: Workspace, paths: Sequence[Path], kind: str, participant: str | None = None
+) -> None:
+    """Add ``paths`` (absolute) to the workspace's export log, replacing older entries."""
+    written = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    new = [str(Path(p).resolve()) for p in paths]
+    with ws.locked():
+        kept = [e for e in read_export_log(ws) if e["path"] not in new]
+        entry = {"kind": kind, "participant": participant, "written": written}
+        write_export_log(ws, kept + [{"path": p, **entry} for p in new])

@@ -9,7 +9,8 @@ from typing import Any
 
 from tandem.cohort.workspace import Cohort, Workspace, due_date
 from tandem.curriculum.manifest import Module, Program
-from tandem.grading.checkpoints import read_score
+from tandem.grading.checkpoints import read_score, unfinished_grading
+from tandem.grading.unfinished import unfinished_note
 from tandem.notebook.checkin import CHECKIN_FILE
 
 
@@ -35,6 +36,8 @@ class CohortStatus:
     needs: dict[str, int] = field(default_factory=dict)
     unpaired: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+    #: e.g. "2 submissions are still being graded; shown as not graded: ..."
+    grading_unfinished: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         todo = [f"{n} {_singular(what) if n == 1 else what}" for what, n in self.needs.items() if n]
@@ -49,6 +52,7 @@ class CohortStatus:
             "needs": self.needs,
             "unpaired": self.unpaired,
             "withdrawn": self.withdrawn,
+            "grading_unfinished": self.grading_unfinished,
             "summary": self.summary(),
         }
 
@@ -130,6 +134,8 @@ def cohort_status(root: Path | str) -> CohortStatus:
     status = CohortStatus(
         cohort.name, unpaired=list(cohort.unpaired), withdrawn=list(cohort.withdrawn)
     )
+    released = [m for s in program.sessions if s.id in cohort.released for m in s.modules]
+    status.grading_unfinished = unfinished_note(unfinished_grading(ws, cohort, released))
     for session in program.sessions:
         if session.id not in cohort.released:
             continue
