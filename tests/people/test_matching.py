@@ -362,6 +362,11 @@ def test_uneven_numbers_say_who_is_left_and_why(write_roster: WriteRoster) -> No
         ("rate_social-networking", ("good", ""), "rating 'good' is not a whole number"),
         ("rate_social-networking", ("²", ""), "rating '²' is not a whole number"),
         (
+            "rate_social-netwroking",
+            ("3", "3"),
+            "rates no competency of the programme (did you mean rate_social-networking? ",
+        ),
+        (
             "rate_juggling",
             ("3", "3"),
             "(header, field 'rate_juggling'): column 'rate_juggling' rates no competency "
@@ -380,6 +385,7 @@ def test_uneven_numbers_say_who_is_left_and_why(write_roster: WriteRoster) -> No
         "rating-not-whole",
         "rating-not-a-number",
         "rating-not-ascii",
+        "misspelt-competency",
         "unknown-competency",
         "unknown-manager",
         "own-manager",

@@ -144,3 +144,26 @@ def test_a_repeated_email_is_refused_naming_both_lines(write_roster: WriteRoster
     message = str(refused.value)
     assert message.startswith(f"{path} (line 6): duplicate email 'ADA@example.org'")
     assert "first on line 2 as 'ada@example.org'" in message
+
+
+def test_a_roster_separated_by_semicolons_as_european_excel_writes_it(
+    write_roster: Callable[..., Path],
+) -> None:
+    path = write_roster(
+        "\ufeffid;name;email;role;department\r\n"
+        "jose.nunez;Núñez, José;jose@example.org;junior;Ops\r\n"
+        "zoe;Zoë Ødegård;zoe@example.org;senior;IT\r\n".encode()
+    )
+    people = load_roster(path)
+    assert [(p.id, p.name, p.department) for p in people] == [
+        ("jose.nunez", "Núñez, José", "Ops"),
+        ("zoe", "Zoë Ødegård", "IT"),
+    ]
+
+
+def test_an_id_with_an_accent_is_refused_naming_the_character(
+    write_roster: Callable[..., Path],
+) -> None:
+    path = write_roster("id,name,email,role\njosé,José,jose@example.org,junior\n")
+    with pytest.raises(RosterError, match=r"ASCII letters .*\('é' not allowed\)"):
+        load_roster(path)

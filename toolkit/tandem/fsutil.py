@@ -21,9 +21,11 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def check_id(value: str, *, what: str = "id") -> str:
     """Return ``value`` if it is safe to use as a file or folder name, else raise."""
     if not _ID.match(value) or value in {".", ".."} or ".." in value:
+        other = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        named = f" ({', '.join(repr(c) for c in other)} not allowed)" if other else ""
         raise TandemError(
-            f"{what} {value!r} must be 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            f"{what} {value!r} must be 1-64 ASCII letters (a-z, A-Z), digits, '.', '_' or "
+            f"'-', starting with a letter or digit{named}"
         )
     return value
 

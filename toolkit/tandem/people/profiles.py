@@ -6,6 +6,7 @@ row and column. `docs/matching.md` documents the columns."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,9 +59,11 @@ def _rating_columns(
             continue
         competency = column.removeprefix(RATING_PREFIX)
         if competency not in known:
+            close = difflib.get_close_matches(competency, known, n=1)
+            hint = f"did you mean {RATING_PREFIX}{close[0]}? " if close else ""
             raise RosterError(
                 f"column {column!r} rates no competency of the programme "
-                f"(program.yml knows: {', '.join(known)})",
+                f"({hint}program.yml knows: {', '.join(known)})",
                 path=source,
                 where=f"header, field {column!r}",
             )

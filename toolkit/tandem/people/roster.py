@@ -73,7 +73,7 @@ def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict[st
             path=path,
             where=f"line {line}",
         ) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=_dialect(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not header:
         raise RosterError(f"{what} file is empty", path=path)
@@ -88,6 +88,20 @@ def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict[st
             )
         rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
     return header, rows
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
+
+
+def _dialect(text: str) -> type[csv.Dialect]:
+    """Comma-separated unless the header line is plainly separated by ';' or a tab, as
+    Excel writes CSV where the decimal separator is a comma (much of Europe)."""
+    try:
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        return csv.excel
+    return {";": _Semicolon, "\t": csv.excel_tab}.get(delimiter, csv.excel)
 
 
 def _require_columns(path: Path, header: Iterable[str], required: Iterable[str]) -> None:
