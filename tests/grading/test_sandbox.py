@@ -1,0 +1,235 @@
+"""Grading kernels run in a sandbox: attack notebooks graded at each level this machine has.
+
+``tests/fixtures/attacks/`` holds submissions of the faults quiz that attack the grading
+machine (``make_attacks.py`` writes them): ``spy`` reads other submissions, the cohort
+file, the gradebook, the store, its ancestors' ``/proc`` entries and the environment;
+``detached_rewriter`` starts a detached, double-forked process that rewrites the
+gradebook 2 s after the run. An honest ``correct`` submission is graded beside them.
+
+The root level runs here (as root); the normal-user level runs the same grading as a
+throwaway unprivileged account (``useradd``, then ``runuser``), in a mount namespace
+where the interpreter under ``/root`` (mode 0700) is exposed read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from tandem.engine import sandbox
+
+from ..conftest import FIXTURES
+from ..fixtures.attacks import make_attacks
+from ..fixtures.faults import make_faults
+
+pytestmark = pytest.mark.slow  # real nbgrader and real kernels
+
+QUIZ, NOTEBOOK = make_faults.ASSIGNMENT, make_faults.NOTEBOOK
+STUDENTS = ["correct", "spy", "detached_rewriter"]
+SECRET = "secret-token-for-the-sandbox-test"
+ROOT = Path(__file__).resolve().parents[2]
+#: Grades the course in a process of its own (as root, or as the test account) and
+#: prints each student's (status, score) as JSON.
+GRADE = """
+import json, os, sys
+from tandem.engine.batch import RunOptions
+from tandem.grading.autograde import course_api, grade
+from tandem.grading.checkpoints import quiet_nbgrader
+
+if __name__ == "__main__":
+    course, level = sys.argv[1], sys.argv[2]
+    os.chdir(course)  # as a facilitator would: the attack looks for it through /proc
+    options = RunOptions(progress=False, sandbox=level, workers=2)
+    with quiet_nbgrader():
+        outcomes = grade(course_api(course), [("quiz", s) for s in sys.argv[3:]], options=options)
+    print(json.dumps({o.student: [o.status, o.score] for o in outcomes}))
+"""
+
+
+def make_course(folder: Path) -> Path:
+    """The quiz released, the three submissions in, a cohort file and store beside them."""
+    from tandem.cohort.workspace import _fast_gradebook_creation
+    from tandem.grading.autograde import course_api
+
+    _fast_gradebook_creation()
+    course = folder / "course"
+    shutil.copytree(FIXTURES / "faults" / "course", course)
+    result = course_api(course).generate_assignment(QUIZ, force=True, create=True)
+    assert result["success"], result.get("error") or result.get("log")
+    for student in STUDENTS:
+        source = FIXTURES / ("faults" if student == "correct" else "attacks") / f"{student}.ipynb"
+        target = course / "submitted" / student / QUIZ / NOTEBOOK
+        target.parent.mkdir(parents=True)
+        target.write_text(source.read_text().replace("__COURSE__", str(course)))
+    (course / "cohort.yml").write_text("participants:\n- name: Ada Lovelace\n  email: ada@x.org\n")
+    (course / "store").mkdir()
+    (course / "store" / "checkins.csv").write_text("participant,mood\nada,great\n")
+    return course
+
+
+def run_grading(course: Path, level: str, user: str | None = None) -> dict[str, Any]:
+    script = course.parent / "grade.py"
+    script.write_text(GRADE)
+    env = {**os.environ, "JUPYTERHUB_API_TOKEN": SECRET, "TANDEM_SECRET": SECRET}
+    argv = [sys.executable, str(script), str(course), level, *STUDENTS]
+    if user is not None:
+        home = course.parent / "home"
+        env.update(HOME=str(home), USER=user, LOGNAME=user)
+        argv = [sys.executable, "-c", EXPOSE, user, *argv]
+    # files, not pipes: without the sandbox the detached attack holds them open for 60 s
+    out, log = course.parent / "grade.out", course.parent / "grade.log"
+    with out.open("w") as stdout, log.open("w") as stderr:
+        code = subprocess.run(argv, env=env, cwd=course, stdout=stdout, stderr=stderr).returncode
+    assert code == 0, log.read_text()[-4000:]
+    result: dict[str, Any] = json.loads(out.read_text().strip().splitlines()[-1])
+    return result
+
+
+#: As root: a mount namespace exposing the interpreter read-only, then the test account.
+EXPOSE = """
+import os, sys
+from tandem.engine import sandbox
+sandbox._expose(sandbox._python_paths())
+os.execvp("runuser", ["runuser", "-u", sys.argv[1], "--", *sys.argv[2:]])
+"""
+
+
+def spy_output(course: Path) -> str:
+    path = course / "autograded" / "spy" / QUIZ / NOTEBOOK
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == "answer-double")
+    return "".join(o.get("text", "") for o in cell.outputs)
+
+
+def gradebook_scores(course: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    from tandem.grading.autograde import course_api
+
+    coursedir = course_api(course).coursedir
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        return {s: float(gradebook.find_submission(QUIZ, s).score) for s in STUDENTS}
+
+
+def attack_processes() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if (
+                entry.name.isdigit()
+                and make_attacks.MARKER.encode() in (entry / "cmdline").read_bytes()
+            ):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def no_attack_left() -> Iterator[None]:
+    yield
+    for pid in attack_processes():  # only after a run without the sandbox
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def check_contained(course: Path, reported: dict[str, Any]) -> None:
+    assert reported["correct"] == ["graded", 5.0]  # honest work scores as before
+    assert reported["spy"] == ["graded", 5.0]
+    assert reported["detached_rewriter"] == ["graded", 3.0]
+    output = spy_output(course)
+    assert "LEAK" not in output, output
+    for what in ("other submission", "cohort.yml", "gradebook", "store", "parent cwd"):
+        assert f"DENIED {what}" in output, output
+    assert SECRET not in output
+    assert attack_processes() == []  # the detached process ended with its job
+    time.sleep(3)  # it would have rewritten the gradebook after 2 s
+    assert gradebook_scores(course) == {s: score for s, (_, score) in reported.items()}
+
+
+# -- levels ----------------------------------------------------------------------------
+def test_levels_are_chosen_by_what_the_process_may_do() -> None:
+    assert sandbox.resolve("off") == "off"
+    assert sandbox.resolve("auto", kernels="plain") == "off"
+    expected = "root" if os.geteuid() == 0 else "landlock" if sandbox.landlock_abi() else "basic"
+    assert sandbox.resolve("auto") == expected
+    assert sandbox.describe(expected).startswith(f"sandbox: {expected}")
+
+
+def test_strict_refuses_plain_kernels() -> None:
+    from tandem.errors import UsageError
+
+    with pytest.raises(UsageError, match="--sandbox strict"):
+        sandbox.resolve("strict", kernels="plain")
+
+
+def test_the_attacks_work_without_the_sandbox(tmp_path: Path, no_attack_left: None) -> None:
+    """The fixtures are real attacks: with ``--sandbox off`` each one succeeds."""
+    course = make_course(tmp_path)
+    reported = run_grading(course, "off")
+    output = spy_output(course)
+    assert "LEAK other submission" in output and "LEAK gradebook" in output, output
+    assert "LEAK cohort.yml" in output and "LEAK environment" in output, output
+    assert attack_processes() != []
+    time.sleep(3)
+    assert gradebook_scores(course) != {s: score for s, (_, score) in reported.items()}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root level needs root")
+def test_attacks_are_contained_at_the_root_level(tmp_path: Path, no_attack_left: None) -> None:
+    course = make_course(tmp_path)
+    check_contained(course, run_grading(course, "strict"))
+
+
+@pytest.fixture
+def test_account(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A throwaway unprivileged account and a folder it owns (removed afterwards)."""
+    name = f"tandemt{os.getpid() % 100000}"
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True)
+    try:
+        account = pwd.getpwnam(name)
+        folder = Path(f"/tmp/tandem-sandbox-test-{name}")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(mode=0o755)
+        yield name, folder
+    finally:
+        subprocess.run(["pkill", "-KILL", "-u", str(account.pw_uid)], check=False)
+        subprocess.run(["userdel", name], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a test account needs root")
+@pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="no Landlock in this kernel")
+def test_attacks_are_contained_at_the_normal_user_level(
+    test_account: tuple[str, Path], no_attack_left: None
+) -> None:
+    name, folder = test_account
+    course = make_course(folder)
+    (folder / "home").mkdir()
+    account = pwd.getpwnam(name)
+    for path in [folder, *folder.rglob("*")]:
+        os.lchown(path, account.pw_uid, account.pw_gid)
+    check_contained(course, run_grading(course, "strict", user=name))
+
+
+def test_grade_prints_the_level_and_strict_refuses_plain_kernels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ..factories import run_cli
+
+    argv = ["grade", "--course-dir", str(tmp_path), "--assignment", QUIZ]
+    code, _, err = run_cli([*argv, "--sandbox", "strict", "--kernels", "plain"], capsys)
+    assert code != 0 and "--sandbox strict: this machine cannot sandbox kernels" in err
+    code, _, err = run_cli([*argv, "--sandbox", "off"], capsys)
+    assert "sandbox: off - WARNING" in err.splitlines()[0]
