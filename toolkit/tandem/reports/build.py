@@ -9,7 +9,6 @@ the two and names no one. Each site keeps the data it was built from beside it.
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from tandem.engine.batch import Job, JobRecord, RunOptions, run_jobs
 from tandem.engine.executors import Executor
 from tandem.errors import TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text
-from tandem.htmlpage import link_list, page
+from tandem.htmlpage import escape, link, link_list, page
 from tandem.notebook.checkin import CheckIn
 from tandem.reports.data import (
     checkin_list,
@@ -108,7 +107,8 @@ def build_report_data(ws: Workspace) -> ReportData:
         },
     )
     atomic_write_json(
-        sites.programme_file, programme_data(cohort, program, modules, pairs, len(needed))
+        sites.programme_file,
+        programme_data(cohort, program, modules, pairs, [c["pair"] for c in needed]),
     )
     return ReportData(cohort, sites, needed, problems)
 
@@ -158,7 +158,7 @@ def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
 
 
 def _list(items: list[str]) -> str:
-    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
 
 
 def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
@@ -171,9 +171,9 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
         if status.get(p.id) != "failed"
     ]
     body = [
-        f"<h1>{html.escape(cohort.name)}: facilitator's site</h1>",
+        f"<h1>{escape(cohort.name)}: facilitator's site</h1>",
         f"<p>{len(cohort.pairs)} pairs; sessions released: "
-        f"{html.escape(', '.join(cohort.released) or 'none')}. These pages name people: "
+        f"{escape(', '.join(cohort.released) or 'none')}. These pages name people: "
         "keep them to the facilitators. The programme report, which names no one, is "
         '<a href="../programme/index.html">here</a>.</p>',
         f"<h2>Check-ins needed ({len(data.checkins_needed)})</h2>",
@@ -202,8 +202,8 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
         ),
     )
     rows = "".join(
-        f'<tr><td><a href="pairs/{html.escape(c["pair"])}.html">{html.escape(c["pair"])}</a>'
-        f"</td><td>{html.escape(c['junior'])} &amp; {html.escape(c['senior'])}</td>"
+        f"<tr><td>{link('pairs/' + c['pair'] + '.html', c['pair'])}</td>"
+        f"<td>{escape(c['junior'])} &amp; {escape(c['senior'])}</td>"
         f"<td>{_list(c['reasons'])}</td></tr>"
         for c in data.checkins_needed
     )
@@ -229,7 +229,7 @@ def write_index(data: ReportData, records: list[JobRecord]) -> Path:
     """The top page: links to both sites; names no one."""
     status = {r.id: r.status for r in records}
     body = [
-        f"<h1>{html.escape(data.cohort.name)}: reports</h1>",
+        f"<h1>{escape(data.cohort.name)}: reports</h1>",
         "<h2>Programme report</h2><p>For the programme lead: aggregates only, no names. "
         "The <code>programme/</code> folder can be shared on its own.</p>",
         (

@@ -4,7 +4,9 @@
   checkpoint scores, self-ratings, the feedback each lead received and the reflections
   either partner chose to share. Private reflections are never read.
 * Programme data (for the programme lead) holds aggregates only, no names or ids; any
-  figure over fewer people than the cohort's ``min_group_size`` is suppressed.
+  figure over fewer people than the cohort's ``min_group_size`` is shown as "fewer than
+  N", and any count from which such a group could be worked out (by subtraction from a
+  total or from another table) as "not shown" (:mod:`tandem.reports.suppression`).
 * The check-in list (for the facilitator) names the pairs that need a conversation,
   each with its reasons.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,6 +23,7 @@ from tandem.curriculum.manifest import Module, Program
 from tandem.grading.checkpoints import read_score
 from tandem.notebook.checkin import CheckIn
 from tandem.people.roster import Pair
+from tandem.reports.suppression import Disclosure, Group, as_disclosure
 
 DIRECTION = {"tech": "seniors learning tech", "management": "juniors learning management"}
 LOW_FEEDBACK = 2  # a teaching score at or below this asks for a conversation
@@ -110,7 +114,8 @@ def pair_data(
 
 
 def suppress(values: list[float], min_group_size: int) -> dict[str, Any]:
-    """Aggregate ``values``, or suppress them when the group is too small to be anonymous."""
+    """Aggregate ``values``, or suppress them when the group is too small to be anonymous.
+    (Counts values, one per person; :func:`programme_data` counts people itself.)"""
     if len(values) < min_group_size:
         return {"n": len(values), "suppressed": True, "mean_percent": None, "median_percent": None}
     return {
@@ -121,37 +126,103 @@ def suppress(values: list[float], min_group_size: int) -> dict[str, Any]:
     }
 
 
-def _mean_or_suppressed(values: list[float], min_group_size: int) -> float | None:
-    return round(statistics.fmean(values), 2) if len(values) >= min_group_size else None
+# Programme data. Every figure comes from a group of items, each naming the person it is
+# about (see tandem.reports.suppression): a learner's checkpoint, a learner, or a pair.
+def _results(pairs: list[dict[str, Any]], module_id: str) -> list[dict[str, Any]]:
+    return [c for p in pairs for c in p["checkpoints"] if c["module"] == module_id]
+
+
+def _checkpoints(results: Iterable[dict[str, Any]]) -> Group:
+    return frozenset(("checkpoint", c["learner"], c["module"]) for c in results)
+
+
+def _learners(results: Iterable[dict[str, Any]]) -> Group:
+    return frozenset(("learner", c["learner"]) for c in results)
+
+
+def _pair_id(pair: dict[str, Any], index: int) -> str:
+    return str(pair.get("id", f"#{index}"))
+
+
+def _pairs(pairs: list[dict[str, Any]], handed_in: Collection[str] | None = None) -> Group:
+    """All pairs, or those whose learners submitted every module in ``handed_in``."""
+    return frozenset(
+        ("pair", _pair_id(p, i))
+        for i, p in enumerate(pairs)
+        if handed_in is None
+        or all(c["status"] != "missing" for c in p["checkpoints"] if c["module"] in handed_in)
+    )
+
+
+def _scores(d: Disclosure, graded: list[dict[str, Any]]) -> dict[str, Any]:
+    values = [(c["learner"], c["auto_percent"]) for c in graded]
+    return {
+        "suppressed": not d.enough(_checkpoints(graded)),
+        "mean_percent": d.mean(values, 1),
+        "median_percent": d.median(values, 1),
+    }
+
+
+def module_data(
+    modules: list[Module], pairs: list[dict[str, Any]], limits: Disclosure | int
+) -> list[dict[str, Any]]:
+    """Per module: learners expected, submitted, graded, written answers to grade (a chain
+    of groups, each inside the one before) and the autograded score."""
+    d = as_disclosure(limits)
+    rows = []
+    for module in modules:
+        results = _results(pairs, module.id)
+        graded = [c for c in results if c["status"] == "graded"]
+        expected = d.total(_checkpoints(results))
+        submitted = d.count(_checkpoints(c for c in results if c["status"] != "missing"))
+        n = d.count(_checkpoints(graded))
+        pending = d.count(_checkpoints(c for c in graded if c["manual_pending"]))
+        rows.append(
+            {
+                "module": module.id,
+                "title": module.title,
+                "track": module.track,
+                "direction": DIRECTION[module.track],
+                "expected": expected,
+                "submitted": submitted,
+                "manual_pending": pending,
+                "n": n,
+                **_scores(d, graded),
+            }
+        )
+    return rows
 
 
 def growth_data(
-    program: Program, modules: list[Module], pairs: list[dict[str, Any]], min_group_size: int
+    program: Program, modules: list[Module], pairs: list[dict[str, Any]], limits: Disclosure | int
 ) -> list[dict[str, Any]]:
     """Before/after self-ratings per competency and direction, over learners who gave both."""
+    d = as_disclosure(limits)
     rows = []
     for module in modules:
-        results = [c for p in pairs for c in p["checkpoints"] if c["module"] == module.id]
+        results = _results(pairs, module.id)
+        d.total(_checkpoints(results))
         for competency in module.competencies:
             both = [
-                (
-                    c["self_assessment"]["before"][competency],
-                    c["self_assessment"]["after"][competency],
-                )
+                c
                 for c in results
                 if competency in c["self_assessment"]["before"]
                 and competency in c["self_assessment"]["after"]
             ]
-            before = _mean_or_suppressed([b for b, _ in both], min_group_size)
-            after = _mean_or_suppressed([a for _, a in both], min_group_size)
+            before = d.mean(
+                [(c["learner"], c["self_assessment"]["before"][competency]) for c in both], 2
+            )
+            after = d.mean(
+                [(c["learner"], c["self_assessment"]["after"][competency]) for c in both], 2
+            )
             rows.append(
                 {
                     "competency": competency,
                     "title": program.competency(competency).title,
                     "module": module.id,
                     "direction": DIRECTION[module.track],
-                    "n": len(both),
-                    "suppressed": len(both) < min_group_size,
+                    "n": d.count(_checkpoints(both)),
+                    "suppressed": not d.enough(_checkpoints(both)),
                     "before": before,
                     "after": after,
                     "change": None if before is None or after is None else round(after - before, 2),
@@ -161,37 +232,43 @@ def growth_data(
 
 
 def teaching_data(
-    modules: list[Module], pairs: list[dict[str, Any]], min_group_size: int
+    modules: list[Module], pairs: list[dict[str, Any]], limits: Disclosure | int
 ) -> list[dict[str, Any]]:
-    """How learners rated their leads' teaching, per direction (juniors teach tech)."""
+    """How learners rated their leads' teaching, per direction (juniors teach tech).
+    Each figure counts people, not ratings: three learners rating six modules each are
+    three people; an aspect's mean rests on the people who rated that aspect."""
+    d = as_disclosure(limits)
     rows = []
     for track, teacher in (
         ("tech", "juniors teaching seniors"),
         ("management", "seniors teaching juniors"),
     ):
-        rated = [
-            c
-            for p in pairs
-            for c in p["checkpoints"]
-            if c["track"] == track and c["feedback_to_lead"]
+        everyone = [c for p in pairs for c in p["checkpoints"] if c["track"] == track]
+        rated = [c for c in everyone if c["feedback_to_lead"]]
+        d.total(_checkpoints(everyone))
+        d.total(_learners(everyone))
+        submitted = [
+            _checkpoints(c for c in _results(pairs, m.id) if c["status"] != "missing")
+            for m in modules
+            if m.track == track
         ]
-        # Suppression counts people, not ratings: three learners rating six modules each
-        # are still three people.
-        people = len({c["learner"] for c in rated})
-        hidden = people < min_group_size
+        if all(d.published(s) for s in submitted):  # their sum is known: check ratings against it
+            d.know(frozenset().union(*submitted))
         row: dict[str, Any] = {
             "direction": teacher,
-            "n": len(rated),
-            "people": people,
-            "suppressed": hidden,
+            "n": d.count(_checkpoints(rated), marker=f"{d.fewer} people"),
+            "people": d.count(_learners(rated)),
+            "suppressed": not d.enough(_learners(rated)),
         }
         for aspect in ("clarity", "relevance", "pace"):
-            scores = [
-                c["feedback_to_lead"][aspect]
-                for c in rated
-                if c["feedback_to_lead"].get(aspect) is not None
-            ]
-            row[aspect] = None if hidden else _mean_or_suppressed(scores, min_group_size)
+            row[aspect] = d.mean(
+                [
+                    (c["learner"], c["feedback_to_lead"][aspect])
+                    for c in rated
+                    if c["feedback_to_lead"].get(aspect) is not None
+                ],
+                2,
+            )
         rows.append(row)
     return rows
 
@@ -201,27 +278,19 @@ def programme_data(
     program: Program,
     modules: list[Module],
     pairs: list[dict[str, Any]],
-    pairs_needing_checkin: int = 0,
+    needing_checkin: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Aggregates only: no names, no ids; small groups suppressed."""
-    growth = growth_data(program, modules, pairs, cohort.min_group_size)
-    mastery = competency_mastery(program, modules, pairs, cohort.min_group_size)
-    rows = []
-    for module in modules:
-        results = [c for p in pairs for c in p["checkpoints"] if c["module"] == module.id]
-        graded = [c["auto_percent"] for c in results if c["status"] == "graded"]
-        rows.append(
-            {
-                "module": module.id,
-                "title": module.title,
-                "track": module.track,
-                "direction": DIRECTION[module.track],
-                "expected": len(results),
-                "submitted": sum(c["status"] != "missing" for c in results),
-                "manual_pending": sum(bool(c["manual_pending"]) for c in results),
-                **suppress(graded, cohort.min_group_size),
-            }
-        )
+    """Aggregates only: no names, no ids; small groups suppressed, primary and secondary
+    (see :mod:`tandem.reports.suppression`), the same in every table. ``needing_checkin``
+    holds the ids of the pairs that need a check-in."""
+    d = Disclosure(cohort.min_group_size)
+    rows = module_data(modules, pairs, d)
+    growth = growth_data(program, modules, pairs, d)
+    mastery = competency_mastery(program, modules, pairs, d)
+    teaching = teaching_data(modules, pairs, d)
+    completion = completion_data(program, cohort, pairs, d)
+    d.total(_pairs(pairs))
+    needing = set(needing_checkin)
     return {
         "cohort": cohort.name,
         "pairs": len(cohort.pairs),
@@ -231,11 +300,15 @@ def programme_data(
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "modules": rows,
         "growth": growth,
-        "teaching": teaching_data(modules, pairs, cohort.min_group_size),
-        "completion": completion_data(program, cohort, pairs),
+        "teaching": teaching,
+        "completion": completion,
         "mastery": mastery,
         "confidence": confidence_data(growth, mastery),
-        "pairs_needing_checkin": pairs_needing_checkin,
+        "pairs_needing_checkin": d.count(
+            frozenset(
+                ("pair", _pair_id(p, i)) for i, p in enumerate(pairs) if p.get("id") in needing
+            )
+        ),
     }
 
 
@@ -244,56 +317,73 @@ def session_of(program: Program) -> dict[str, str]:
 
 
 def completion_data(
-    program: Program, cohort: Cohort, pairs: list[dict[str, Any]]
+    program: Program,
+    cohort: Cohort,
+    pairs: list[dict[str, Any]],
+    limits: Disclosure | int | None = None,
 ) -> list[dict[str, Any]]:
-    """Per released session: how many pairs' learners submitted both checkpoints."""
+    """Per released session: how many pairs' learners submitted both checkpoints. With
+    each module's submitted count published, the count of complete pairs would also tell
+    the pairs where neither learner submitted: that group is checked too."""
+    d = as_disclosure(cohort.min_group_size if limits is None else limits)
     sessions = session_of(program)
+    everyone = d.total(_pairs(pairs))
     rows = []
     for session in program.sessions:
         if session.id not in cohort.released:
             continue
-        complete = sum(
-            all(
-                c["status"] != "missing"
-                for c in p["checkpoints"]
-                if sessions[c["module"]] == session.id
-            )
+        ids = {
+            c["module"]
             for p in pairs
-        )
-        shown = len(pairs) >= cohort.min_group_size
+            for c in p["checkpoints"]
+            if sessions[c["module"]] == session.id
+        }
+        reveals = []
+        handed_in = []
+        for module_id in sorted(ids):
+            results = _results(pairs, module_id)
+            if d.published(_checkpoints(c for c in results if c["status"] != "missing")):
+                by_pair = _pairs(pairs, {module_id})
+                d.know(by_pair)  # the module's count, read as a count of pairs
+                handed_in.append(by_pair)
+        if ids and len(handed_in) == len(ids):
+            reveals.append(_pairs(pairs) - frozenset().union(*handed_in))
+        complete = d.count(_pairs(pairs, ids), reveals=reveals)
+        percent = None
+        if isinstance(complete, int) and everyone:
+            percent = round(100 * complete / everyone, 1)
         rows.append(
             {
                 "session": session.id,
                 "title": session.title,
-                "pairs": len(pairs),
-                "suppressed": not shown,
-                "complete": complete if shown else None,
-                "percent": round(100 * complete / len(pairs), 1) if shown and pairs else None,
+                "pairs": everyone,
+                "suppressed": not isinstance(complete, int),
+                "complete": complete,
+                "percent": percent,
             }
         )
     return rows
 
 
 def competency_mastery(
-    program: Program, modules: list[Module], pairs: list[dict[str, Any]], min_group_size: int
+    program: Program, modules: list[Module], pairs: list[dict[str, Any]], limits: Disclosure | int
 ) -> list[dict[str, Any]]:
     """Checkpoint scores per competency (a module's score counts for each of its
     competencies), by direction."""
+    d = as_disclosure(limits)
     rows = []
     for module in modules:
-        scores = [
-            c["auto_percent"]
-            for p in pairs
-            for c in p["checkpoints"]
-            if c["module"] == module.id and c["status"] == "graded"
-        ]
+        results = _results(pairs, module.id)
+        d.total(_checkpoints(results))
+        graded = [c for c in results if c["status"] == "graded"]
         for competency in module.competencies:
             rows.append(
                 {
                     "competency": competency,
                     "title": program.competency(competency).title,
                     "direction": DIRECTION[module.track],
-                    **suppress(scores, min_group_size),
+                    "n": d.count(_checkpoints(graded)),
+                    **_scores(d, graded),
                 }
             )
     return rows
