@@ -55,6 +55,7 @@ BIN = Path(sys.executable).parent
 SESSION, ASSIGNMENT = "session-01", "t1-social-media"
 QUALITIES = ("full", "partial", "blank", "wrong")
 TARGET_SPEEDUP = 4.0  # Tandem against nbgrader autograde
+SANDBOX_COST = 1.10  # Tandem with its grading sandbox (auto) against --sandbox off
 FLAT_TOLERANCE = 1.2  # Tandem's per-submission time at the largest N vs the smallest
 GRADE_SCRIPT = """
 import sys
@@ -63,7 +64,7 @@ from tandem.engine.batch import RunOptions
 
 api = course_api(sys.argv[1])
 work = [(sys.argv[2], student) for student in submissions(api, sys.argv[2])]
-results = grade(api, work, options=RunOptions(progress=False))
+results = grade(api, work, options=RunOptions(progress=False, sandbox=sys.argv[3]))
 sys.exit(0 if all(r.status == "graded" for r in results) else 1)
 """
 
@@ -165,7 +166,7 @@ def tandem_has_grade_cli() -> bool:
     return result.returncode == 0 and "--course-dir" in result.stdout
 
 
-def tandem_command(course: Course, cli: bool) -> list[str]:
+def tandem_command(course: Course, cli: bool, sandbox: str = "auto") -> list[str]:
     if cli:
         return [
             str(BIN / "tandem"),
@@ -174,8 +175,10 @@ def tandem_command(course: Course, cli: bool) -> list[str]:
             str(course.root),
             "--assignment",
             ASSIGNMENT,
+            "--sandbox",
+            sandbox,
         ]
-    return [sys.executable, "-c", GRADE_SCRIPT, str(course.root), ASSIGNMENT]
+    return [sys.executable, "-c", GRADE_SCRIPT, str(course.root), ASSIGNMENT, sandbox]
 
 
 def nbgrader_command(course: Course) -> list[str]:
@@ -189,6 +192,14 @@ def run_tool(tool: str, command: list[str], course: Course) -> Graded:
     )
     seconds = time.perf_counter() - started
     return Graded(tool, seconds, result.returncode, read_scores(course), result.stderr)
+
+
+def sandbox_level(run: Graded) -> str:
+    """The level ``tandem grade`` printed at the start of the run (the CLI does)."""
+    for line in run.stderr.splitlines():
+        if line.startswith("sandbox: "):
+            return line.split()[1]
+    return "auto"
 
 
 # -- output ------------------------------------------------------------------------------
@@ -262,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     per_submission: list[float] = []
     speedups: list[float] = []
+    costs: list[float] = []  # sandboxed / unsandboxed Tandem time, per N
     identical = True
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="tandem-bench-grade-") as tmp:
@@ -269,23 +281,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             course = build_course(Path(tmp), size)
             built = time.perf_counter() - building
             rounds = args.repeats if size <= args.repeat_below else 1
-            tandems, nbgraders = [], []
+            tandems, nbgraders, unsandboxed = [], [], []
             for n in range(rounds):  # in turn, so that a burst of load hits both alike
                 ours = copy_course(course, f"course-tandem-{n}")
                 theirs = copy_course(course, f"course-nbgrader-{n}")
+                off = copy_course(course, f"course-tandem-off-{n}")
                 tandems.append(run_tool("tandem", tandem_command(ours, cli), ours))
                 nbgraders.append(run_tool("nbgrader", nbgrader_command(theirs), theirs))
-        tandem, nbgrader = (median_of(runs, lambda r: r.seconds) for runs in (tandems, nbgraders))
+                command = tandem_command(off, cli, "off")
+                unsandboxed.append(run_tool("no-sandbox", command, off))
+        tandem, nbgrader, bare = (
+            median_of(runs, lambda r: r.seconds) for runs in (tandems, nbgraders, unsandboxed)
+        )
+        costs.append(tandem.seconds / bare.seconds)
         diff = [line for run in tandems for line in differences(run.scores, nbgrader.scores)]
         diff += [line for run in nbgraders for line in differences(run.scores, nbgrader.scores)]
-        runs = tandems + nbgraders
+        diff += [line for run in unsandboxed for line in differences(run.scores, nbgrader.scores)]
+        runs = tandems + nbgraders + unsandboxed
         complete = all(len(run.scores) == size for run in runs)
         same = not diff and complete
         identical = identical and same
         per_submission.append(tandem.seconds / size)
         speedups.append(nbgrader.seconds / tandem.seconds)
         print(f"-- N = {size} submissions (course built in {built:.0f} s)")
-        for run, every in ((nbgrader, nbgraders), (tandem, tandems)):
+        for run, every in ((nbgrader, nbgraders), (tandem, tandems), (bare, unsandboxed)):
             print(
                 f"  {run.tool:<9} {run.seconds:7.1f} s   per submission {run.seconds / size:5.2f} s"
                 f"   exit {run.returncode}   graded {len(run.scores)}"
@@ -294,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for failed in (r for r in every if r.returncode != 0):
                 print("    " + "\n    ".join(failed.stderr.strip().splitlines()[-5:]))
         print(f"  ratio     nbgrader / tandem = {speedups[-1]:.2f}x")
+        print(
+            f"  sandbox   {sandbox_level(tandems[0])} vs off: {tandem.seconds:.1f} s vs "
+            f"{bare.seconds:.1f} s ({(costs[-1] - 1) * 100:+.0f}%)"
+        )
         print(f"  totals    {score_summary(course, tandem.scores)}")
         print("            (the maximum includes the written answer's manually graded points)")
         if same:
@@ -318,6 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"targets: grading >= {TARGET_SPEEDUP:g}x faster than nbgrader autograde [{measured}] "
         f"{verdict(fast)}; identical scores {verdict(identical)}; per-submission time flat "
         f"N={sizes[0]}->{sizes[-1]} (<= {FLAT_TOLERANCE:g}x) {verdict(flat)}"
+    )
+    cheap = max(costs) <= SANDBOX_COST
+    print(
+        f"sandbox: cost of the grading sandbox <= {(SANDBOX_COST - 1) * 100:.0f}% "
+        f"[{', '.join(f'{(c - 1) * 100:+.0f}%' for c in costs)}] {verdict(cheap)}"
     )
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
     return 0 if identical else 1

@@ -9,7 +9,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tandem.engine.batch import Job, check_parameters, raise_for_failures, run_jobs
+from tandem.engine.batch import (
+    Job,
+    check_parameters,
+    load_job_table,
+    raise_for_failures,
+    run_jobs,
+    table_jobs,
+)
 from tandem.errors import BatchError, TandemError
 
 from ..conftest import FIXTURES
@@ -112,3 +119,66 @@ def test_bad_parameters_are_refused_before_anything_runs(tmp_path: Path) -> None
 
 def test_plain_json_parameters_pass() -> None:
     check_parameters({"a": [1, 2.5, None, True, {"b": "c"}], "_private": ""})
+
+
+def _table(tmp_path: Path, csv_text: str) -> list[tuple[str, dict[str, object]]]:
+    rows = tmp_path / "jobs.csv"
+    rows.write_text(csv_text, encoding="utf-8")
+    return load_job_table(rows)
+
+
+def test_job_ids_in_other_scripts_stay_distinct(tmp_path: Path) -> None:
+    rows = _table(tmp_path, "id,greeting\n日本,a\n中国,b\nВесна 2027,c\nОсень 2027,d\n")
+    jobs = table_jobs(NOTEBOOKS / "parameters_printed.ipynb", rows, tmp_path / "out")
+    assert [job.id for job in jobs] == ["riben", "zhongguo", "vesna-2027", "osen-2027"]
+
+
+def test_two_rows_giving_one_job_id_are_refused_naming_both(tmp_path: Path) -> None:
+    rows = _table(tmp_path, "id,greeting\nAmara,a\nBo,b\namara,c\n")
+    with pytest.raises(TandemError) as refused:
+        table_jobs(NOTEBOOKS / "parameters_printed.ipynb", rows, tmp_path / "out")
+    assert str(refused.value) == (
+        "jobs.csv:4: job id 'amara' repeats jobs.csv:2 "
+        "(made from 'Amara' there and 'amara' here): make the two distinct"
+    )
+
+
+def test_a_job_id_with_no_letter_or_digit_is_refused(tmp_path: Path) -> None:
+    rows = _table(tmp_path, "id,greeting\n!!!,a\n")
+    with pytest.raises(TandemError, match=r"jobs\.csv:2: job id '!!!' has no letter or digit"):
+        table_jobs(NOTEBOOKS / "parameters_printed.ipynb", rows, tmp_path / "out")
+
+
+def test_a_look_alike_parameter_name_is_refused_naming_the_one_it_overrides(
+    tmp_path: Path,
+) -> None:
+    rows = tmp_path / "jobs.csv"
+    rows.write_text("id,value,ｖalue\na,1,2\n", encoding="utf-8")
+    with pytest.raises(TandemError) as refused:
+        load_job_table(rows)
+    assert "jobs.csv:2: parameter name 'ｖalue' reads as 'value' in Python" in str(refused.value)
+
+
+def test_parameter_names_must_be_ascii(tmp_path: Path) -> None:
+    with pytest.raises(TandemError, match="'größe' is not ASCII"):
+        check_parameters({"größe": 1}, job="j")
+
+
+def test_only_json_numbers_in_csv_cells_become_numbers(tmp_path: Path) -> None:
+    cells = {
+        "zeros": ("007", "007"),
+        "underscore": ("1_000", "1_000"),
+        "plus": ("+5", "+5"),
+        "bare_point": (".5", ".5"),
+        "too_big": ("1e999", "1e999"),
+        "integer": ("7", 7),
+        "negative": ("-0.5", -0.5),
+        "exponent": ("1e3", 1000.0),
+        "zero": ("0", 0),
+    }
+    header = ",".join(cells)
+    row = ",".join(cell for cell, _ in cells.values())
+    [(_, parameters)] = _table(tmp_path, f"{header}\n{row}\n")
+    expected = {name: value for name, (_, value) in cells.items()}
+    assert parameters == expected
+    assert {k: type(v) for k, v in parameters.items()} == {k: type(v) for k, v in expected.items()}

@@ -440,7 +440,7 @@ def test_metadata_checks_answer_as_jsonschema_does(monkeypatch: pytest.MonkeyPat
     cell's metadata check answers: valid metadata passes, invalid raises the same error."""
     from nbgrader.nbgraderformat import MetadataValidator, ValidationError, common
 
-    from tandem.grading.autograde import _SchemaCheckedOnce, check_metadata_schema_once
+    from tandem.grading.speedups import _SchemaCheckedOnce, check_metadata_schema_once
 
     meta = {
         "schema_version": 3,
@@ -484,7 +484,7 @@ def test_gradebooks_share_an_engine_and_a_new_database_still_gets_its_tables(
     and nbgrader's records read and write as before, on an old or a brand new database."""
     from nbgrader import api
 
-    from tandem.grading.autograde import share_gradebook_engines
+    from tandem.grading.speedups import share_gradebook_engines
 
     monkeypatch.setattr(api, "create_engine", api.create_engine)
     monkeypatch.setattr(api.Base.metadata, "create_all", api.Base.metadata.create_all)

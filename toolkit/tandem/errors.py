@@ -50,6 +50,10 @@ class CohortError(TandemError):
     """A cohort workspace is missing, incomplete or asked to do the impossible."""
 
 
+class IdError(TandemError):
+    """An id cannot be made from a text (no letter or digit), or two texts give one id."""
+
+
 class GradingError(TandemError):
     """Autograding could not run for a module."""
 

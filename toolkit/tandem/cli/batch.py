@@ -21,6 +21,8 @@ from tandem.cli.options import (
     KernelMode,
     KernelsOpt,
     NotebookTimeoutOpt,
+    SandboxMode,
+    SandboxOpt,
     SchedulerOpt,
     WorkersOpt,
     WorkspaceDir,
@@ -62,13 +64,17 @@ def grade(
     workers: WorkersOpt = None,
     kernels: KernelsOpt = KernelMode.fork,
     notebook_timeout: NotebookTimeoutOpt = None,
+    sandbox: SandboxOpt = SandboxMode.auto,
 ) -> None:
     """Autograde submissions in parallel, each in a fresh kernel, with nbgrader's own steps.
 
     Either a cohort's session (DIRECTORY SESSION: the learners' checkpoints) or any
     nbgrader course (--course-dir PATH --assignment NAME).
     """
-    options = run_options(executor, scheduler, workers, kernels, None, notebook_timeout)
+    from tandem.engine.sandbox import describe, resolve
+
+    options = run_options(executor, scheduler, workers, kernels, None, notebook_timeout, sandbox)
+    err.print(describe(resolve(options.sandbox, options.kernels)), markup=False)
     if course_dir is not None:
         if directory is not None or session is not None:
             raise UsageError("give either DIRECTORY SESSION or --course-dir, not both")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import keyword
 import math
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -57,6 +59,8 @@ class Job:
             kernels=options.kernels,
             cell_timeout=options.cell_timeout,
             notebook_timeout=options.notebook_timeout,
+            max_stream_bytes=options.max_stream_bytes,
+            max_output_bytes=options.max_notebook_output_bytes,
         )
 
 
@@ -71,6 +75,12 @@ class RunOptions:
     cell_timeout: int | None = 600
     notebook_timeout: float | None = 1800.0
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
+    #: grading kernels' sandbox: auto (strongest level here), strict (refuse below
+    #: landlock) or off; see :mod:`tandem.engine.sandbox`.
+    sandbox: str = "auto"
+    #: Output kept per output stream per cell, and per notebook (bytes; see kernelclient).
+    max_stream_bytes: int = 1_000_000
+    max_notebook_output_bytes: int = 10_000_000
 
 
 @dataclass
@@ -120,8 +130,21 @@ def folder_inputs(folder: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, P
 
 
 def check_parameters(parameters: dict[str, Any], *, job: str = "") -> None:
-    """Parameter names must be identifiers and values plain JSON (no NaN, no objects)."""
+    """Parameter names must be ASCII identifiers and values plain JSON (no NaN, no objects).
+
+    Python reads identifiers NFKC-normalised, so a look-alike name (a fullwidth ``ｖalue``)
+    would silently set ``value``: such a name is refused, naming the one it would override.
+    """
+    plain = {unicodedata.normalize("NFKC", name): name for name in parameters if name.isascii()}
     for name, value in parameters.items():
+        if not name.isascii():
+            same = plain.get(unicodedata.normalize("NFKC", name))
+            reason = f"reads as {same!r} in Python and would override it" if same else ""
+            raise TandemError(
+                f"parameter name {name!r} {reason or 'is not ASCII'}: "
+                "names must be ASCII identifiers (letters, digits, '_')",
+                where=job or None,
+            )
         if not name.isidentifier() or keyword.iskeyword(name):
             raise TandemError(
                 f"parameter name {name!r} is not a Python identifier", where=job or None
@@ -295,17 +318,25 @@ def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
+_JSON_NUMBER = re.compile(
+    r"-?(?:0|[1-9][0-9]*)(?P<fraction>\.[0-9]+)?(?P<exponent>[eE][+-]?[0-9]+)?"
+)
+
+
 def _cell(text: str) -> Any:
+    """A CSV cell's value: ``true``/``false``, a number written as JSON writes one
+    (``7``, ``-0.5``, ``1e3``), else the text itself: ``007``, ``1_000``, ``+5`` or
+    ``.5`` stay text, as they would in a JSON parameters file."""
     value = text.strip()
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    for kind in (int, float):
-        try:
-            number = kind(value)
-        except ValueError:
-            continue
-        return number if not isinstance(number, float) or math.isfinite(number) else value
-    return text
+    match = _JSON_NUMBER.fullmatch(value)
+    if match is None:
+        return text
+    if match["fraction"] is None and match["exponent"] is None:
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else text
 
 
 def _yaml_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -329,8 +360,6 @@ def _yaml_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def declared_parameters(notebook: Path) -> set[str]:
     """Names assigned in the notebook's cell tagged ``parameters`` (papermill's convention)."""
-    import re
-
     try:
         cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError) as exc:
@@ -352,15 +381,20 @@ def table_jobs(
     html: bool = False,
     inputs: dict[str, Path] | None = None,
 ) -> list[Job]:
-    """One job per row: outputs ``out/<id>.ipynb`` (and ``.html``), ids slugged, unique."""
-    from tandem.fsutil import slugify, under
+    """One job per row: outputs ``out/<id>.ipynb`` (and ``.html``), ids unique.
+
+    Ids come from the ``id_column`` under the one id policy (:mod:`tandem.ids`): two rows
+    whose values give the same id (``Amara``, ``amara``) are refused, naming both.
+    """
+    from tandem.fsutil import under
+    from tandem.ids import IdClaims
 
     if not notebook.is_file():
         raise BatchError(f"no notebook at {notebook}", path=notebook)
     column = id_column or ("id" if all("id" in p for _, p in rows) else None)
     declared = declared_parameters(notebook)
     jobs: list[Job] = []
-    seen: dict[str, str] = {}
+    claims = IdClaims("job id")
     for n, (where, parameters) in enumerate(rows, start=1):
         if column is None:
             job_id = f"job-{n:03d}"
@@ -369,12 +403,9 @@ def table_jobs(
         else:
             if not str(parameters[column]).strip():
                 raise BatchError(f"{where}: the {column!r} value for the job's id is empty")
-            job_id = slugify(str(parameters[column]))
+            job_id = claims.claim(str(parameters[column]), where)
             if column not in declared:  # only names the job: not the notebook's business
                 parameters = {k: v for k, v in parameters.items() if k != column}
-        if job_id in seen:
-            raise BatchError(f"{where}: job id {job_id!r} repeats {seen[job_id]}")
-        seen[job_id] = where
         jobs.append(
             Job(
                 id=job_id,

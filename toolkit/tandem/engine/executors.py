@@ -12,9 +12,13 @@ An executor takes :class:`tandem.engine.jobs.Work` items and yields an
 
 from __future__ import annotations
 
+import collections
+import functools
 import itertools
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
@@ -153,21 +157,26 @@ class LocalExecutor:
             _start_fork_server(context, modules)
         self._starting: threading.Thread | None = None
         # One kernel template for every worker, started now: its imports run while the
-        # workers' fork server does its own.
+        # workers' fork server does its own. Workers reach it through a link of ours
+        # (:attr:`address`) that points at a new template if this one dies.
         self.template = None
+        self.address: str | None = None
+        self._folder: str | None = None
         if kernels == "fork" and kernel_modes.fork_supported():
             self.template = kernel_modes.Template(listen=True)
-        self.pool = ProcessPoolExecutor(
+            self._folder = tempfile.mkdtemp(prefix="tandem-pool-")
+            self.address = os.path.join(self._folder, "template")
+            os.symlink(str(self.template.address), self.address)
+        self._new_pool: Callable[[], ProcessPoolExecutor] = functools.partial(
+            ProcessPoolExecutor,
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(
-                kernels,
-                self.template.address if self.template else None,
-                modules,
-                os.getpid(),
-            ),
+            initargs=(kernels, self.address, modules, os.getpid()),
         )
+        self.pool = self._new_pool()
+        #: Deaths of the kernel template or of a pool worker during this executor's runs.
+        self.deaths: list[str] = []
 
     def start(self) -> None:
         """Start every worker now, in the background, so that their imports overlap with
@@ -182,24 +191,72 @@ class LocalExecutor:
         self._starting.start()
 
     def run(self, works: Iterable[Work]) -> Iterator[Outcome]:
+        """Run ``works``, surviving the death of the kernel template or of a worker (a
+        job's kernel can kill its parent): the template or the pool is started again, and
+        the jobs in flight then are run again, one at a time, so that a job in flight at a
+        second death is the one that caused it; that job is reported as failed."""
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
         if self._starting is not None:
             self._starting.join()
         pending = iter(works)
         running: dict[Future[Outcome], Work] = {}
+        abandoned: set[Future[Outcome]] = set()  # in flight at a death: results discarded
+        reruns = Reruns()
         try:
             while True:
-                for work in itertools.islice(pending, window(self.workers) - len(running)):
+                if not reruns.suspects:
+                    room = window(self.workers) - len(running) - len(abandoned)
+                    for work in itertools.islice(pending, max(0, room)):
+                        running[self.pool.submit(run_work, work)] = work
+                elif not running and not abandoned:  # a suspect runs alone
+                    work = reruns.suspects.popleft()
                     running[self.pool.submit(run_work, work)] = work
-                if not running:
+                if not running and not abandoned:
                     return
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield _result(running.pop(future), future.result)
+                done, _ = wait(
+                    [*running, *abandoned], timeout=DEATH_POLL, return_when=FIRST_COMPLETED
+                )
+                abandoned -= done
+                death = self._death(done)
+                if death is not None:
+                    self.deaths.append(death)
+                    yield from reruns.died(death, running.values())
+                    abandoned |= set(running) - done
+                    running.clear()
+                    continue
+                for future in done & set(running):
+                    yield reruns.finished(_result(running.pop(future), future.result))
         finally:
-            for future in running:
+            for future in [*running, *abandoned]:
                 future.cancel()
+
+    def _death(self, done: set[Any]) -> str | None:
+        """What died, if anything (and start it again): the kernel template or a worker."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        died = None
+        if self.template is not None and not self.template.alive():
+            self._restart_template()
+            died = TEMPLATE_DIED
+        broken = any(
+            not f.cancelled() and isinstance(f.exception(), BrokenProcessPool) for f in done
+        )
+        if broken or getattr(self.pool, "_broken", False):
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            died = died or WORKER_DIED
+        return died
+
+    def _restart_template(self) -> None:
+        from tandem.engine import kernels as kernel_modes
+
+        assert self.template is not None and self.address is not None
+        dead, self.template = self.template, kernel_modes.Template(listen=True)
+        link = f"{self.address}.new"
+        os.symlink(str(self.template.address), link)
+        os.replace(link, self.address)  # workers reconnect to the new template
+        dead.close()
 
     def close(self) -> None:
         if self._starting is not None:
@@ -207,6 +264,46 @@ class LocalExecutor:
         self.pool.shutdown(wait=True, cancel_futures=True)
         if self.template is not None:
             self.template.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+#: How often a run checks that the kernel template is still alive (seconds).
+DEATH_POLL = 0.1
+TEMPLATE_DIED = "the kernel template"
+WORKER_DIED = "a pool worker"
+
+
+class Reruns:
+    """Which jobs were in flight when the template or a worker died, and what follows:
+    each is run again once (they wait in :attr:`suspects`, to be run one at a time); a job
+    in flight at a second death is reported as failed."""
+
+    def __init__(self) -> None:
+        self.suspects: collections.deque[Work] = collections.deque()
+        self.seen: dict[str, list[str]] = {}  # job id -> what died while it was in flight
+
+    def died(self, what: str, in_flight: Iterable[Work]) -> Iterator[Outcome]:
+        for work in in_flight:
+            deaths = self.seen.setdefault(work.id, [])
+            deaths.append(what)
+            if len(deaths) == 1:
+                self.suspects.append(work)
+            else:
+                yield Outcome(work.id, False, error=f"in flight when {_twice(deaths)}")
+
+    def finished(self, outcome: Outcome) -> Outcome:
+        deaths = self.seen.get(outcome.id)
+        if deaths:
+            note = f"in flight when {deaths[0]} died; ran again"
+            outcome.retried = f"{note}; {outcome.retried}" if outcome.retried else note
+        return outcome
+
+
+def _twice(deaths: list[str]) -> str:
+    if deaths[0] == deaths[1]:
+        return f"{deaths[0]} died twice"
+    return f"{deaths[0]} and then {deaths[1]} died"
 
 
 class DaskExecutor:

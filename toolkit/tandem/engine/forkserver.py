@@ -34,6 +34,8 @@ import socket
 import sys
 from typing import Any
 
+from tandem.engine import sandbox
+
 #: Imported in the template so that no kernel pays for them again. Not matplotlib_inline:
 #: its backend hooks into IPython when first imported, which must happen in the kernel.
 DEFAULT_PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot")
@@ -55,6 +57,8 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 _SERVER_PID = 0
 _BASE_ENV: dict[str, str] = {}
+#: In a sandboxed child: where its supervisor writes the kernel's pid for the template.
+_READY_FD = -1
 
 
 def _prepare_template(preload: list[str]) -> None:
@@ -156,6 +160,7 @@ def _serve(owner: _Channel, listener: socket.socket | None) -> dict[str, Any] | 
     """Answer requests until the owner's pipe closes. Returns only in a forked child,
     with its request, after closing every descriptor the server holds."""
     children: set[int] = set()
+    supervised: dict[int, int] = {}  # a sandboxed kernel's pid -> its supervisor's
     channels = {owner.read_fd: owner}
     selector = selectors.DefaultSelector()
     selector.register(owner.read_fd, selectors.EVENT_READ)
@@ -184,7 +189,7 @@ def _serve(owner: _Channel, listener: socket.socket | None) -> dict[str, Any] | 
                 for line in lines:
                     request: dict[str, Any] = json.loads(line)
                     if request["op"] == "spawn":
-                        pid = _fork()
+                        pid, kernel = _fork(bool(request.get("sandbox")))
                         if pid == 0:  # the new kernel: drop everything the server holds
                             selector.close()
                             for other in channels.values():
@@ -193,36 +198,74 @@ def _serve(owner: _Channel, listener: socket.socket | None) -> dict[str, Any] | 
                                 listener.close()
                             return request
                         children.add(pid)
-                        reply: dict[str, Any] = {"pid": pid}
+                        reply: dict[str, Any] = {"pid": kernel}
+                        if kernel is None:
+                            reply = {"error": "the sandboxed kernel did not start"}
+                        elif kernel != pid:
+                            supervised[kernel] = pid
                     elif request["op"] == "reap":
-                        reply = {"status": _reap(int(request["pid"]), children)}
+                        reply = {"status": _reap(int(request["pid"]), children, supervised)}
                     else:
                         reply = {"error": f"unknown op {request['op']!r}"}
                     channel.send(reply)
     finally:
         if children and os.getpid() == _SERVER_PID:
-            for pid in children:
-                with contextlib.suppress(OSError):
-                    os.killpg(pid, signal.SIGKILL)
+            _end_children(children, set(supervised.values()))
 
 
-def _fork() -> int:
-    """Fork a child that has become its own session leader before the parent returns."""
+def _end_children(children: set[int], supervisors: set[int]) -> None:
+    """Kill every kernel; a sandboxed one's supervisor (SIGTERM) kills what its job left,
+    and we wait for that (at most 5 s) so that nothing of the run outlives it."""
+    for pid in children:
+        with contextlib.suppress(OSError):
+            if pid in supervisors:
+                os.kill(pid, signal.SIGTERM)
+            else:
+                os.killpg(pid, signal.SIGKILL)
+    import time
+
+    deadline = time.monotonic() + 5
+    for pid in supervisors & children:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    time.sleep(0.002)
+                    continue
+            break
+
+
+def _fork(sandboxed: bool = False) -> tuple[int, int | None]:
+    """Fork a child that has become its own session leader before the parent returns:
+    (its pid, the kernel's pid). A sandboxed child is the job's supervisor: it forks the
+    kernel (:func:`tandem.engine.sandbox.enter`) and sends its pid (None if it failed)."""
+    global _READY_FD
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(ready_r)
         os.setsid()  # its own process group: an interrupt reaches it alone
+        if sandboxed:
+            _READY_FD = ready_w
+            return 0, None
         os.write(ready_w, b"1")
         os.close(ready_w)
-        return 0
+        return 0, None
     os.close(ready_w)
-    os.read(ready_r, 1)
+    answer = os.read(ready_r, 32)
     os.close(ready_r)
-    return pid
+    if not sandboxed:
+        return pid, pid
+    return pid, int(answer) if answer.isdigit() else None
 
 
-def _reap(pid: int, children: set[int]) -> int | None:
+def _reap(pid: int, children: set[int], supervised: dict[int, int] | None = None) -> int | None:
+    """A kernel's exit status; a sandboxed kernel's is its supervisor's, once it has
+    killed and reaped every process of the job."""
+    if supervised and pid in supervised:
+        status = _reap(supervised[pid], children)
+        if status is not None:
+            del supervised[pid]
+        return status
     try:
         done, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
@@ -241,11 +284,17 @@ def _run_kernel(request: dict[str, Any]) -> None:
     os.dup2(devnull, 1)
     os.close(devnull)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the kernel
-    os.environ.clear()
-    os.environ.update(request["env"])
-    if request.get("cwd"):
+    argv, env = list(request["argv"]), dict(request["env"])
+    if request.get("sandbox"):
+        try:  # returns in the kernel only, confined; the supervisor exits in there
+            argv, env = sandbox.enter({**request["sandbox"], "argv": argv, "env": env}, _READY_FD)
+        except BaseException as exc:  # never run a kernel that should be confined unconfined
+            os.write(2, f"tandem sandbox: {exc!r}\n".encode())
+            os._exit(70)
+    elif request.get("cwd"):
         os.chdir(request["cwd"])
-    argv = list(request["argv"])
+    os.environ.clear()
+    os.environ.update(env)
     sys.argv = argv
     from ipykernel import kernelapp
 

@@ -45,6 +45,18 @@ class Work:
     config: dict[str, Any] | None = None
     preprocessors: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    #: Output kept per stream per cell and per notebook (kernelclient.OutputLimiter).
+    max_stream_bytes: int = 1_000_000
+    max_output_bytes: int = 10_000_000
+
+    def client_config(self) -> dict[str, dict[str, int]]:
+        """The kernel client's share of the configuration: its output limits."""
+        return {
+            "ReadyKernelClient": {
+                "max_stream_bytes": self.max_stream_bytes,
+                "max_output_bytes": self.max_output_bytes,
+            }
+        }
 
 
 @dataclass
@@ -79,7 +91,7 @@ def _run_with_retry(work: Work) -> Outcome:
 
     from tandem.engine import kernels
 
-    kernels.use(work.kernels)
+    kernels.use(work.kernels, shared=kernels._SHARED)  # a pool's template stays ours
     try:
         return _run_once(work)
     except (DeadKernelError, RuntimeError) as first:
@@ -155,6 +167,7 @@ def _inside(folder: Path, rel: str) -> Path:
 def _papermill(work: Work, folder: Path) -> Outcome:
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     from tandem.engine import kernelclient
 
@@ -177,6 +190,7 @@ def _papermill(work: Work, folder: Path) -> Outcome:
             request_save_on_cell_execute=False,  # the result is written once, at the end
             extra_arguments=list(QUIET_KERNEL),
             kernel_manager_class=kernelclient.MANAGER,
+            config=Config(work.client_config()),  # handed to the kernel manager and client
         )
     except PapermillExecutionError as exc:
         error = describe(exc)
@@ -191,7 +205,9 @@ def _autograde(work: Work, folder: Path) -> Outcome:
     from traitlets.utils.importstring import import_item
 
     source = _inside(folder, work.name)
-    exporter = NotebookExporter(config=Config(work.config or {}))
+    config = Config(work.config or {})
+    config.merge(Config(work.client_config()))
+    exporter = NotebookExporter(config=config)
     for name in work.preprocessors:
         exporter.register_preprocessor(import_item(name))
     node = nbformat.reads(work.notebook, as_version=nbformat.NO_CONVERT)

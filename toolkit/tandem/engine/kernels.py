@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+from tandem.engine import sandbox
+
 KernelMode = Literal["fork", "plain"]
 KERNEL_MODES: tuple[str, ...] = ("fork", "plain")
 PROVISIONERS = {"fork": "tandem-fork", "plain": "tandem-plain"}
@@ -146,19 +148,40 @@ class ForkProvisioner(PlainProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         env = kwargs.get("env") or dict(os.environ)
+        cwd = kwargs.get("cwd") or os.getcwd()
+        confined = self._sandbox(env, str(cwd))
         server = template() if fork_supported() else None
         if server is None or not server.can_start(cmd, env):
+            if confined:
+                raise RuntimeError(f"a sandboxed kernel ({confined['level']}) must be forked")
             return await super().launch_kernel(cmd, **kwargs)
-        cwd = kwargs.get("cwd") or os.getcwd()
         try:
-            kernel = server.spawn(cmd, env, str(cwd))
+            kernel = server.spawn(cmd, env, str(cwd), sandbox=confined)
         except (OSError, RuntimeError, ValueError):  # the template is gone: start cold
+            if confined:
+                raise
             return await super().launch_kernel(cmd, **kwargs)
         self.process = kernel  # type: ignore[assignment]  # Popen's interface, not its type
         self.pid = self.pgid = kernel.pid
         self.cwd = cwd
         self._register()
         return self.connection_info
+
+    def _sandbox(self, env: dict[str, str], cwd: str) -> dict[str, Any] | None:
+        """What the template needs to confine the kernel (see :mod:`tandem.engine.sandbox`):
+        the level the run chose (``TANDEM_SANDBOX``), its job folder and ipc folder."""
+        level = env.pop(sandbox.SANDBOX_ENV, "off")
+        if level == "off":
+            return None
+        km = self.parent
+        if self._ipc_dir is None or km is None:
+            raise RuntimeError("a sandboxed kernel needs the ipc transport Tandem sets up")
+        return {
+            "level": level,
+            "job_dir": cwd,
+            "ipc_dir": self._ipc_dir,
+            "connection_file": km.connection_file,
+        }
 
 
 class ForkedKernel:
@@ -179,7 +202,10 @@ class ForkedKernel:
         readable, _, _ = select.select([self._pidfd], [], [], 0)
         if not readable:
             return None
-        self.returncode = self.server.reap(self.pid)
+        try:
+            self.returncode = self.server.reap(self.pid)
+        except RuntimeError:  # the template died: the kernel's new parent reaps it
+            self.returncode = -1
         if self.returncode is not None:
             os.close(self._pidfd)
         return self.returncode
@@ -273,9 +299,16 @@ class _TemplateClient:
             for name in set(env) | set(base)
         )
 
-    def spawn(self, cmd: list[str], env: dict[str, str], cwd: str) -> ForkedKernel:
+    def spawn(
+        self, cmd: list[str], env: dict[str, str], cwd: str, sandbox: dict[str, Any] | None = None
+    ) -> ForkedKernel:
         env = {k: v for k, v in env.items() if k != "JPY_PARENT_PID"}
-        reply = self._call({"op": "spawn", "argv": cmd, "env": env, "cwd": cwd})
+        request = {"op": "spawn", "argv": cmd, "env": env, "cwd": cwd}
+        if sandbox:
+            request["sandbox"] = sandbox
+        reply = self._call(request)
+        if "pid" not in reply:
+            raise RuntimeError(f"the kernel template could not start a kernel: {reply}")
         return ForkedKernel(self, int(reply["pid"]))
 
     def reap(self, pid: int) -> int | None:
@@ -343,11 +376,26 @@ class SharedTemplate(_TemplateClient):
 
         self.address = address
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(address)
+        try:
+            self.sock.connect(address)
+        except OSError:
+            self.sock.close()
+            raise
         self.file = self.sock.makefile("rw", encoding="utf-8", newline="\n")
         super().__init__(self.file, self.file)
 
     def alive(self) -> bool:
+        """False once the template has closed the connection (it died): the socket then
+        reads as end-of-file, with nothing pending between requests."""
+        import socket
+
+        if not self._lost:
+            try:
+                self._lost = not self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:  # nothing to read: still connected
+                pass
+            except OSError:
+                self._lost = True
         return not self._lost
 
     def close(self) -> None:
@@ -361,16 +409,33 @@ _TEMPLATE: _TemplateClient | None = None
 _TEMPLATE_LOCK = threading.Lock()
 #: The address of a template another process owns (a pool's), set by :func:`use`.
 _SHARED: str | None = None
+#: How long to wait for the owner of a shared template that died to start a new one.
+RECONNECT_SECONDS = 10.0
 
 
 def template() -> _TemplateClient:
     """This process's template: the shared one :func:`use` named if it answers, else
-    one of our own, started on first use (and again if it died)."""
+    one of our own, started on first use (and again if it died). When a shared template
+    dies, its owner starts another at the same address: connect to that one."""
     global _TEMPLATE
     with _TEMPLATE_LOCK:
-        if _TEMPLATE is None and _SHARED is not None:
-            with contextlib.suppress(OSError):
-                _TEMPLATE = SharedTemplate(_SHARED)
+        if _SHARED is not None and (_TEMPLATE is None or not _TEMPLATE.alive()):
+            if _TEMPLATE is not None:
+                _TEMPLATE.close()
+            # refused while the owner replaces a template that died: wait for the new one
+            _TEMPLATE = _connect(_SHARED, RECONNECT_SECONDS)
         if _TEMPLATE is None or not _TEMPLATE.alive():
             _TEMPLATE = Template()
         return _TEMPLATE
+
+
+def _connect(address: str, patience: float) -> SharedTemplate | None:
+    """A connection to the shared template at ``address``, trying for ``patience`` s."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return SharedTemplate(address)
+        except OSError:
+            if time.monotonic() >= deadline:
+                return None
+        time.sleep(0.02)

@@ -24,7 +24,6 @@ refused with the reason (file, line or field), and the rest are graded.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -36,11 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from tandem.engine import sandbox
 from tandem.engine.batch import RunOptions, open_executor
 from tandem.engine.executors import Executor
 from tandem.engine.jobs import QUIET_KERNEL, Outcome, Work, describe
 from tandem.engine.progress import progress_bar
 from tandem.errors import GradingError, NotebookError
+from tandem.grading.speedups import check_metadata_schema_once, share_gradebook_engines
+from tandem.grading.unfinished import mark_failed, mark_finished, mark_started
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -147,6 +149,8 @@ class _Student:
         app.force = True
         self.app = app
         self.coursedir = api.coursedir
+        where = (api.coursedir.autograded_directory, student, assignment)
+        self.dest = Path(api.coursedir.format_path(*where))  # the autograded folder
         self.pending: dict[str, Path] = {}  # notebook name -> sanitised path
         self.failures: list[str] = []
         self.notes: list[str] = []
@@ -166,6 +170,7 @@ class _Student:
         from nbconvert.writers.files import FilesWriter
         from nbgrader.converters.base import BaseConverter
 
+        mark_started(self.dest)  # before nbgrader writes this submission's gradebook rows
         with self.scope() as app:
             app.init_notebooks()
             app.writer = FilesWriter(parent=app, config=app.config)
@@ -204,17 +209,24 @@ class _Student:
         with self.scope() as app:
             app.set_permissions(self.assignment, self.student)
             app.run_post_convert_hook()
+        mark_finished(self.dest)  # nbgrader saved the scores: the grade is final
 
-    def discard(self) -> None:
+    def discard(self, reason: str) -> None:
         """What nbgrader does with a failed submission: remove its autograded folder."""
         with self.scope() as app:
             dest = Path(app._format_dest(self.assignment, self.student))
         if dest.exists():
             shutil.rmtree(dest)
+        mark_failed(self.dest, reason)
 
 
 def _work(
-    student: _Student, path: Path, remote: list[type], config: dict[str, Any], options: RunOptions
+    student: _Student,
+    path: Path,
+    remote: list[type],
+    config: dict[str, Any],
+    options: RunOptions,
+    level: str,
 ) -> Work:
     files = {
         f.relative_to(path.parent).as_posix(): f.read_bytes()
@@ -235,82 +247,12 @@ def _work(
         kernels=options.kernels,
         cell_timeout=None,  # nbgrader's Execute.timeout applies, as in nbgrader
         notebook_timeout=options.notebook_timeout,
+        max_stream_bytes=options.max_stream_bytes,
+        max_output_bytes=options.max_notebook_output_bytes,
         config=config,
         preprocessors=tuple(dotted(cls) for cls in remote),
-        env={"NBGRADER_EXECUTION": "autograde"},
+        env={"NBGRADER_EXECUTION": "autograde", sandbox.SANDBOX_ENV: level},
     )
-
-
-class _SchemaCheckedOnce:
-    """``jsonschema`` as nbgrader's metadata checks see it, but with a ``validate`` that
-    checks each schema against the meta-schema once, not on every call."""
-
-    def __init__(self, module: Any) -> None:
-        self._module = module
-        self._validators: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._module, name)
-
-    def validate(self, instance: Any, schema: Any, cls: Any = None, *args: Any, **kw: Any) -> None:
-        """``jsonschema.validate``, with the schema check and validator kept per schema."""
-        if cls is not None or args or kw:
-            self._module.validate(instance, schema, cls, *args, **kw)
-            return
-        key = json.dumps(schema, sort_keys=True)
-        validator = self._validators.get(key)
-        if validator is None:
-            kind = self._module.validators.validator_for(schema)
-            kind.check_schema(schema)
-            validator = self._validators[key] = kind(schema)
-        error = self._module.exceptions.best_match(validator.iter_errors(instance))
-        if error is not None:
-            raise error
-
-
-def check_metadata_schema_once() -> None:
-    """nbgrader checks every cell's nbgrader metadata with ``jsonschema.validate``, which
-    first re-checks nbgrader's own, constant schema against the JSON-schema meta-schema:
-    ~1 ms a cell, most of ``CheckCellMetadata``'s time, twice per submission in this
-    process. Validating a cell then goes exactly as ``jsonschema.validate`` does it (the
-    same validator class and ``best_match`` error), without the repeated schema check."""
-    from nbgrader.nbgraderformat import common
-
-    if not isinstance(common.jsonschema, _SchemaCheckedOnce):
-        common.jsonschema = _SchemaCheckedOnce(common.jsonschema)
-
-
-class _TablesCreatedOnce:
-    """``MetaData.create_all`` that does its work once per engine (see below)."""
-
-    def __init__(self, create_all: Any) -> None:
-        self.create_all = create_all
-        self.done: set[Any] = set()
-
-    def __call__(self, bind: Any = None, **kwargs: Any) -> None:
-        if bind is None or bind not in self.done:
-            self.create_all(bind=bind, **kwargs)
-            if bind is not None:
-                self.done.add(bind)
-
-
-def share_gradebook_engines() -> None:
-    """nbgrader opens a ``Gradebook`` ~9 times per submission, each with a new SQLAlchemy
-    engine that first checks every table exists (``create_all``); an engine's compiled-SQL
-    cache lives and dies with it, so every query was compiled again each time. That was
-    most of the grading process's time in nbgrader's ``init_assignment``. In this process
-    ``Gradebook`` gets one engine per database URL, and the tables are checked (and made
-    if missing) on an engine's first ``Gradebook`` only. Each ``Gradebook`` still has its
-    own session and connection and closes them as before (``dispose()`` on a shared engine
-    closes its idle connections; the cache stays); the SQL, the transactions and the
-    database are nbgrader's. Measured: 4.7 ms -> 1.3 ms per ``Gradebook``."""
-    from nbgrader import api
-
-    if not isinstance(api.create_engine, functools._lru_cache_wrapper):
-        api.create_engine = functools.cache(api.create_engine)
-    metadata = api.Base.metadata
-    if not isinstance(metadata.create_all, _TablesCreatedOnce):
-        metadata.create_all = _TablesCreatedOnce(metadata.create_all)
 
 
 def submissions(api: NbGraderAPI, assignment: str) -> list[str]:
@@ -339,6 +281,7 @@ def grade(
     share_gradebook_engines()
 
     options = options or RunOptions()
+    level = sandbox.resolve(options.sandbox, options.kernels)
     remote, local = split_preprocessors(
         Autograde(coursedir=api.coursedir, parent=api).autograde_preprocessors
     )
@@ -375,12 +318,12 @@ def grade(
             try:
                 sanitised = student.prepare()
             except Exception as exc:  # nbgrader refused it, as `nbgrader autograde` would
-                student.discard()
+                student.discard(describe(exc))
                 results[key] = GradeOutcome(assignment, student_id, "failed", describe(exc))
                 continue
             students[key] = student
             for path in sanitised:
-                yield _work(student, path, remote, config, options)
+                yield _work(student, path, remote, config, options, level)
 
     jobs = prepared()
     first = next(jobs, None)
@@ -430,7 +373,7 @@ def _receive(
     seconds = time.perf_counter() - student.started
     note = "; ".join(student.notes) or None
     if student.failures:
-        student.discard()
+        student.discard("; ".join(student.failures))
         results[key] = GradeOutcome(
             assignment, student_id, "failed", "; ".join(student.failures), note, seconds
         )
