@@ -233,3 +233,24 @@ def test_grade_prints_the_level_and_strict_refuses_plain_kernels(
     assert code != 0 and "--sandbox strict: this machine cannot sandbox kernels" in err
     code, _, err = run_cli([*argv, "--sandbox", "off"], capsys)
     assert "sandbox: off - WARNING" in err.splitlines()[0]
+
+
+def test_the_sandbox_hands_only_folders_tandem_made_for_the_job_to_the_kernels_uid(
+    tmp_path: Path,
+) -> None:
+    """The root level gives the job's folders to the kernel's uid: never a folder of the
+    facilitator's (a checkout, a course directory, the temporary folder itself)."""
+    import tempfile
+
+    from tandem.engine.sandbox import _made_for_the_job
+
+    job = tempfile.mkdtemp(prefix="tandem-job-")
+    try:
+        inner = os.path.join(job, "course", "submitted")
+        assert _made_for_the_job(job) == job
+        assert _made_for_the_job(inner) == inner
+    finally:
+        os.rmdir(job)
+    for folder in (str(ROOT), tempfile.gettempdir(), "/", str(tmp_path)):
+        with pytest.raises(RuntimeError, match="job folder Tandem made"):
+            _made_for_the_job(folder)

@@ -33,6 +33,7 @@ import shutil
 import signal
 import stat
 import sys
+import tempfile
 from typing import Any, NoReturn
 
 LEVELS = ("off", "basic", "landlock", "root")
@@ -275,7 +276,7 @@ def _confine(
     argv = _with_connection_file(argv, connection)
     if level == "root" and uid is not None:
         for folder in (job, ipc):
-            _chown_tree(folder, uid)
+            _chown_tree(_made_for_the_job(folder), uid)
         _expose(_python_paths())
         _check(_libc().unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
         isolated = _loopback_up()
@@ -307,6 +308,25 @@ def _with_connection_file(argv: list[str], path: str) -> list[str]:
         if arg.startswith(("--f=", "-f=")):
             return [*argv[:i], f"--f={path}", *argv[i + 1 :]]
     raise ValueError("the kernel command has no connection file (-f)")
+
+
+#: The folders Tandem makes for one job (:mod:`tandem.engine.jobs`, :mod:`tandem.engine.kernels`):
+#: the only ones a kernel's uid may be given.
+JOB_FOLDER_PREFIXES = ("tandem-job-", "tandem-kernel-")
+
+
+def _made_for_the_job(folder: str) -> str:
+    """``folder`` if it lies in a temporary folder Tandem made for this job, else refuse:
+    the sandbox hands its folders to another uid, and must never do that to a folder of
+    the facilitator's (a kernel started in a checkout or a course directory)."""
+    temp = os.path.realpath(tempfile.gettempdir())
+    relative = os.path.relpath(folder, temp)
+    first = relative.split(os.sep, 1)[0]
+    if relative.startswith("..") or not first.startswith(JOB_FOLDER_PREFIXES):
+        raise RuntimeError(
+            f"a sandboxed kernel must start in a job folder Tandem made, not in {folder}"
+        )
+    return folder
 
 
 def _chown_tree(folder: str, uid: int) -> None:
