@@ -11,7 +11,8 @@ kernel starts from. Requests:
 
 - ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": "..."}`` forks a child that
   starts its own session (``setsid``), takes the requested environment and working
-  directory and runs ``IPKernelApp`` with ``argv``; the reply is ``{"pid": N}``.
+  directory and runs ``IPKernelApp`` with ``argv`` (whose output cap, if it gives one,
+  :mod:`tandem.engine.kernelcap` installs first); the reply is ``{"pid": N}``.
 - ``{"op": "reap", "pid": N}`` collects an exited child; the reply is
   ``{"status": CODE}`` (negative for a signal, null while it still runs).
 
@@ -34,7 +35,7 @@ import socket
 import sys
 from typing import Any
 
-from tandem.engine import sandbox
+from tandem.engine import kernelcap, sandbox
 
 #: Imported in the template so that no kernel pays for them again. Not matplotlib_inline:
 #: its backend hooks into IPython when first imported, which must happen in the kernel.
@@ -295,6 +296,9 @@ def _run_kernel(request: dict[str, Any]) -> None:
         os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(env)
+    argv, limit = kernelcap.take(argv)
+    if limit:  # before IPKernelApp makes its output streams
+        kernelcap.install(limit)
     sys.argv = argv
     from ipykernel import kernelapp
 

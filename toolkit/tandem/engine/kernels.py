@@ -36,13 +36,16 @@ from typing import Any, Literal
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from tandem.engine import sandbox
+from tandem.engine import kernelcap, sandbox
 
 KernelMode = Literal["fork", "plain"]
 KERNEL_MODES: tuple[str, ...] = ("fork", "plain")
 PROVISIONERS = {"fork": "tandem-fork", "plain": "tandem-plain"}
 #: Environment variables read at interpreter or library import: a change needs a cold start.
 IMPORT_TIME_ENV = ("PYTHON", "MPL", "OMP_", "OPENBLAS", "MKL_", "NUMEXPR", "LC_", "LANG", "PYDEVD")
+
+#: What a cold kernel with an output cap runs in place of ``ipykernel_launcher``.
+KERNEL_LAUNCHER = "tandem.engine.kernelmain"
 
 #: Kernels started by this process, by pid: lets a job enforce a whole-notebook timeout.
 LIVE: dict[int, int] = {}
@@ -98,9 +101,14 @@ class PlainProvisioner(LocalProvisioner):
             km.transport = "ipc"
             km.ip = os.path.join(self._ipc_dir, "ipc")
         result: dict[str, Any] = await super().pre_launch(**kwargs)
+        limit = _output_cap(km)
+        if limit and _is_ipykernel(result["cmd"]):
+            result["cmd"] = [*result["cmd"], kernelcap.argument(limit)]
         return result
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        if any(arg.startswith(kernelcap.PREFIX) for arg in cmd) and _is_ipykernel(cmd):
+            cmd = [cmd[0], "-m", KERNEL_LAUNCHER, *cmd[3:]]  # installs the cap, then ipykernel
         info = await super().launch_kernel(cmd, **kwargs)
         self._register()
         return info
@@ -128,6 +136,24 @@ class PlainProvisioner(LocalProvisioner):
         if self._ipc_dir is not None and not restart:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
             self._ipc_dir = None
+
+
+def _output_cap(km: Any) -> int:
+    """The kernel's output cap, from the manager's configuration (``jobs.Work`` sets it):
+    bytes per output stream per request; 0 for none."""
+    if km is None or f"{kernelcap.SECTION}.{kernelcap.TRAIT}" not in km.config:
+        return 0
+    return max(0, int(km.config[kernelcap.SECTION][kernelcap.TRAIT]))
+
+
+def _is_ipykernel(cmd: list[str]) -> bool:
+    """ipykernel on this interpreter: the kernels that can take the cap."""
+    return (
+        len(cmd) >= 3
+        and cmd[1] == "-m"
+        and cmd[2] in ("ipykernel_launcher", "ipykernel")
+        and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+    )
 
 
 def _default_tcp(km: Any) -> bool:
