@@ -36,6 +36,7 @@ RANKS: dict[str, int] = {
     # stable names kept for users (README, released notebooks); nothing inside imports them
     "batch": 10,
     "widgets": 10,
+    "questions": 10,
 }
 MAX_LINES = 500
 

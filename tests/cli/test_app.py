@@ -58,7 +58,8 @@ def cli_cohort(
 
     def make(*extra: str, release: bool = True) -> Path:
         ws = tmp_path / "c"
-        code, _, err = cli_init(ws, write_roster(ROSTER_2_PAIRS), tiny_programme, capsys, *extra)
+        roster = write_roster(ROSTER_2_PAIRS)
+        code, _, err = cli_init(ws, roster, tiny_programme, capsys, "--match", *extra)
         assert code == 0, err
         if release:
             code, _, err = run(["release", str(ws), "s1"], capsys)
@@ -81,7 +82,7 @@ def test_every_command_explains_itself(
 def test_missing_roster_file_is_one_line_and_non_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = cli_init(tmp_path / "c", tmp_path / "missing.csv", MANIFEST, capsys)
+    code, _, err = cli_init(tmp_path / "c", tmp_path / "missing.csv", MANIFEST, capsys, "--match")
     assert code == 1
     lines = err.strip().splitlines()
     assert lines == [f"tandem: error: {tmp_path / 'missing.csv'}: roster file not found"]
@@ -111,7 +112,9 @@ def test_cohort_init_and_release(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     roster = write_roster(ROSTER_2_PAIRS)
-    code, out, _ = cli_init(tmp_path / "c", roster, tiny_programme, capsys, "--name", "Pilot")
+    code, out, _ = cli_init(
+        tmp_path / "c", roster, tiny_programme, capsys, "--match", "--name", "Pilot"
+    )
     assert code == 0 and "4 participants, 2 pairs" in out
     code, out, _ = run(["release", str(tmp_path / "c"), "s1"], capsys)
     assert code == 0 and "Released tiny-tech" in out and "Released tiny-mgmt" in out
@@ -200,7 +203,7 @@ def test_cohort_init_with_match(
     ("extra", "message"),
     [
         (["--pairs", "p.csv", "--match"], "give either --pairs or --match, not both"),
-        (["--explain"], "--explain and --same-department need --match"),
+        (["--explain"], "--explain needs --match"),
     ],
 )
 def test_cohort_init_option_conflicts_are_usage_errors(
@@ -236,7 +239,7 @@ def test_match_errors_are_one_line(
     ]
 
 
-def test_new_module_scaffolds_what_validate_accepts(
+def test_new_module_scaffolds_what_validate_accepts_once_its_todos_are_filled_in(
     tiny_programme: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(
@@ -244,6 +247,9 @@ def test_new_module_scaffolds_what_validate_accepts(
         capsys,
     )
     assert code == 0 and "t9-spreadsheets" in out
+    code, _, err = run(["validate", str(tiny_programme)], capsys)
+    assert code == 1 and "still a placeholder: 'TODO: name this session'" in err
+    tiny_programme.write_text(tiny_programme.read_text().replace("TODO: ", ""))
     code, out, _ = run(["validate", str(tiny_programme)], capsys)
     assert code == 0 and "2 sessions, 4 modules" in out
     code, _, err = run(
@@ -291,9 +297,9 @@ def test_status_and_collect_from_the_command_line(
 ) -> None:
     import json
 
-    ws = cli_cohort("--start", "2027-01-11", "--cadence-days", "14")
+    ws = cli_cohort("--start", "2020-01-06", "--cadence-days", "14")  # due date passed
     code, out, _ = run(["collect", str(ws)], capsys)
-    assert code == 0 and "tiny-tech: 0 submitted; missing: j1, s1, j2, s2" in out
+    assert code == 0 and "tiny-tech (due 13 Jan 2020): 0 submitted; missing: j1, s1, j2, s2" in out
     code, out, _ = run(["status", str(ws), "--json"], capsys)
     data = json.loads(out)
     assert len(data["rows"]) == 4 and data["needs"]["missing submissions"] == 4
@@ -302,5 +308,75 @@ def test_status_and_collect_from_the_command_line(
     from tandem.cohort.workspace import Workspace, due_date
 
     cohort = Workspace(ws).load()
-    assert str(cohort.schedule.start) == "2027-01-11"
-    assert str(due_date(Workspace(ws), cohort, "tiny-tech")) == "2027-01-18 23:59:59"
+    assert str(cohort.schedule.start) == "2020-01-06"
+    assert str(due_date(Workspace(ws), cohort, "tiny-tech")) == "2020-01-13 23:59:59"
+
+
+def test_cohort_init_needs_match_or_pairs(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = write_roster(MATCH_ROSTER)
+    code, out, err = cli_init(tmp_path / "c", roster, tiny_programme, capsys)
+    assert code == 2 and "pairs" not in out
+    assert err.strip() == (
+        "tandem: error: give --match (pair by the roster's ratings and rules) or --pairs CSV "
+        "(your own pairs, checked against the rules)"
+    )
+    assert not (tmp_path / "c").exists()
+
+
+def test_cohort_init_refuses_pairs_that_break_a_rule_unless_given_a_reason(
+    tmp_path: Path,
+    tiny_programme: Path,
+    write_roster: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = write_roster(MATCH_ROSTER)  # j3's manager is s2
+    pairs = write_roster("junior,senior\nj3,s2\nj1,s1\n", name="pairs.csv")
+    code, _, err = cli_init(tmp_path / "c", roster, tiny_programme, capsys, "--pairs", str(pairs))
+    assert code == 1 and not (tmp_path / "c").exists()
+    assert err.strip() == (
+        f"tandem: error: {pairs}: 1 pair breaks the matching rules: pair-01: j3 & s2 "
+        "(manager or direct report): change the pairs, or give --allow-rule-break REASON "
+        "to keep them"
+    )
+    reason = "Kim asked to mentor [her] own report"
+    extra = ("--pairs", str(pairs), "--allow-rule-break", reason)
+    code, _, err = cli_init(tmp_path / "c", roster, tiny_programme, capsys, *extra)
+    assert code == 0, err
+    assert (
+        yaml.safe_load((tmp_path / "c" / "cohort.yml").read_text())["matching"]["rule_break"]
+        == reason
+    )
+    code, out, _ = run(["status", str(tmp_path / "c")], capsys)
+    assert (
+        f"Pairs kept against the matching rules (--allow-rule-break {reason!r}): "
+        "pair-01: j3 & s2 (manager or direct report)"
+    ) in " ".join(out.split())  # however the terminal's width wraps it
+
+
+def test_withdraw_suggests_repair_only_when_it_can_pair_the_partner(
+    cli_cohort: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = cli_cohort(release=False)
+    code, out, _ = run(["cohort", "withdraw", str(ws), "j2"], capsys)
+    assert code == 0 and "cohort repair" not in out
+    assert "s2 (senior) stays unpaired: there is no junior to pair them with" in out
+    code, out, _ = run(["cohort", "repair", str(ws)], capsys)
+    assert code == 0 and "what would help: add a junior" in out and "No new pairs." in out
+
+
+def test_a_second_release_says_it_republished(
+    cli_cohort: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = cli_cohort(release=False)
+    code, first, _ = run(["release", str(ws), "s1"], capsys)
+    assert code == 0 and "already released" not in first
+    code, again, _ = run(["release", str(ws), "s1"], capsys)
+    assert code == 0
+    assert "s1 was already released; republished with the curriculum's current files" in (
+        " ".join(again.split())
+    )

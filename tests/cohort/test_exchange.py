@@ -11,7 +11,7 @@ import pytest
 
 from tandem.cohort.exchange import WIDGET_STATE, WIDGET_VIEW, collect_session, fetch, submit
 from tandem.cohort.workspace import Workspace
-from tandem.grading.checkpoints import grade_session
+from tandem.grading.checkpoints import grade_session, quiet_nbgrader
 
 from .. import factories
 
@@ -107,3 +107,102 @@ def test_a_damaged_lesson_notebook_is_set_aside_alone_and_the_checkpoint_is_grad
     assert "not valid JSON" in (aside / "QUARANTINED.txt").read_text(encoding="utf-8")
     assert results["tiny-mgmt", "j2"].status == "quarantined"
     assert "checkpoint.ipynb: not valid JSON" in (results["tiny-mgmt", "j2"].error or "")
+
+
+def _submit_as_login_name(ws: Workspace, home: Path, module: str, login: str = "root") -> Path:
+    """A participant submits without --student: nbgrader files it under their login name,
+    and the widgets, not knowing who they are, wrote the check-in under that name too."""
+    from tandem.cohort.exchange import write_checkin
+    from tandem.notebook.checkin import CheckIn
+
+    folder = fetch(ws, home, module, login)
+    write_checkin(folder, CheckIn(participant=login, cohort=ws.load().name, module=module))
+    submit(ws, home, module, login)
+    return folder
+
+
+def _students(ws: Workspace) -> set[str]:
+    """The students formgrader lists: the gradebook's, and every folder in submitted/."""
+    return {s["id"] for s in ws.nbgrader_api().get_students()}
+
+
+def test_a_submission_under_an_id_not_in_the_cohort_is_named_and_reassigned(
+    tmp_path: Path, cohort_at: Callable[..., Workspace], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tandem.cohort.strays import Stray
+    from tandem.reports.status import cohort_status
+
+    ws = cohort_at("released")
+    _submit_as_login_name(ws, tmp_path / "j1-home", "tiny-mgmt")  # j1 learns tiny-mgmt
+
+    report = collect_session(ws.root, "s1")
+    assert report.strays == [Stray("root", ["tiny-mgmt"])]
+    assert "root" not in report.arrived["tiny-mgmt"]
+    assert "root" in _students(ws)  # formgrader's 5th student
+    assert [s.id for s in cohort_status(ws.root).strays] == ["root"]
+    code, out, err = factories.run_cli(["collect", str(ws.root), "s1"], capsys)
+    assert code == 0 and (
+        f"submission from 'root' (tiny-mgmt), not in the cohort: run 'tandem submissions "
+        f"reassign {ws.root} root PARTICIPANT'" in err
+    )
+    code, out, _ = factories.run_cli(["status", str(ws.root)], capsys)
+    assert "submission from 'root'" in out.replace("\n  ", " ")
+    assert "1 id not in the cohort to reassign or discard" in out.replace("\n  ", " ")
+    with quiet_nbgrader():  # a grading run of everything in submitted/ adds the student
+        ws.nbgrader_api().autograde("tiny-mgmt", "root")
+    with ws.gradebook(ws.load()) as gradebook:
+        assert "root" in {s.id for s in gradebook.students}
+
+    code, out, err = factories.run_cli(
+        ["submissions", "reassign", str(ws.root), "root", "j1"], capsys
+    )
+    assert code == 0, err
+    assert "tiny-mgmt: the submission from 'root' is now j1's" in out
+
+    assert not (ws.folder("submitted") / "root").exists()
+    assert not (ws.folder("autograded") / "root").exists()
+    assert _students(ws) == {"j1", "s1", "j2", "s2"}
+    assert cohort_status(ws.root).strays == []
+    again = collect_session(ws.root, "s1")  # the exchange's copy is j1's now, too
+    assert again.strays == [] and again.arrived["tiny-mgmt"] == ["j1"]
+    assert again.checkin_problems == []  # the check-in now says j1
+    [result] = [r for r in grade_session(ws.root, "s1") if r.participant == "j1"]
+    assert result.status == "graded" and result.score is not None
+    assert result.score.auto_score == 0  # fetched and submitted unanswered
+
+
+def test_reassigning_never_replaces_a_participants_own_submission_without_force(
+    tmp_path: Path, cohort_at: Callable[..., Workspace]
+) -> None:
+    from tandem.cohort.strays import discard, reassign
+    from tandem.errors import CohortError
+
+    ws = cohort_at("released")
+    for participant in ("j1", "s1"):
+        home = tmp_path / participant
+        fetch(ws, home, "tiny-mgmt", participant)
+        submit(ws, home, "tiny-mgmt", participant)
+    _submit_as_login_name(ws, tmp_path / "root-home", "tiny-mgmt")
+    _submit_as_login_name(ws, tmp_path / "root-home", "tiny-tech", login="jovyan")
+    collect_session(ws.root, "s1")
+    own = ws.submission_dir("j1", "tiny-mgmt") / "timestamp.txt"
+    stamp = own.read_text()
+
+    with pytest.raises(CohortError, match="j1 already has a submission of tiny-mgmt: add --force"):
+        reassign(ws.root, "root", "j1")
+    assert own.read_text() == stamp and (ws.folder("submitted") / "root").is_dir()
+    with pytest.raises(CohortError, match="'s1' is a participant of the cohort"):
+        reassign(ws.root, "s1", "j1")
+    with pytest.raises(CohortError, match="no participant 'nobody'"):
+        reassign(ws.root, "root", "nobody")
+
+    assert reassign(ws.root, "root", "j1", force=True) == ["tiny-mgmt"]
+    assert own.read_text() != stamp  # the submission from root replaced it
+    collect_session(ws.root, "s1")
+    assert own.read_text() != stamp  # and collect did not bring the replaced one back
+
+    assert discard(ws.root, "jovyan", module="tiny-tech") == ["tiny-tech"]
+    assert not (ws.folder("submitted") / "jovyan").exists()
+    inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / ws.load().course_id / "inbound"
+    assert not list(inbound.glob("jovyan+*"))
+    assert collect_session(ws.root, "s1").strays == []

@@ -252,3 +252,27 @@ def test_the_lock_holder_file_exists_only_while_the_lock_is_held(
         assert record["pid"] == os.getpid()
         assert {"host", "command", "since"} <= set(record)
     assert not holder_file.exists()
+
+
+def test_nbgrader_gets_first_and_last_names_as_people_write_them(
+    cohort_at: Callable[..., Workspace],
+) -> None:
+    """Formgrader shows "last, first": a name written "Family, Given", or family name
+    first in Chinese script with its Latin spelling beside it, reads as its owner wrote it."""
+    roster = (
+        "id,name,email,role\n"
+        'j1,"Lindqvist, Eva",eva@example.org,junior\n'
+        "s1,王芳 (Wang Fang),wang@example.org,senior\n"
+        "j2,Ada Okafor,ada@example.org,junior\n"
+        "s2,Madonna,m@example.org,senior\n"
+    )
+    ws = cohort_at("initialised", roster=roster)
+    cohort = ws.load()
+    with ws.gradebook(cohort) as gradebook:
+        names = {s.id: f"{s.last_name}, {s.first_name}" for s in gradebook.students}
+    assert names == {
+        "j1": "Lindqvist, Eva",
+        "s1": "王 (Wang), 芳 (Fang)",
+        "j2": "Okafor, Ada",
+        "s2": ", Madonna",
+    }

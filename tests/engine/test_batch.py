@@ -182,3 +182,71 @@ def test_only_json_numbers_in_csv_cells_become_numbers(tmp_path: Path) -> None:
     expected = {name: value for name, (_, value) in cells.items()}
     assert parameters == expected
     assert {k: type(v) for k, v in parameters.items()} == {k: type(v) for k, v in expected.items()}
+
+
+def test_a_multi_line_csv_cell_reaches_the_notebook_exactly(tmp_path: Path) -> None:
+    rows = _table(tmp_path, 'id,greeting\na,"line1\nline2"\nb,"x\r\n  y"\nc,plain\n')
+    assert rows == [
+        ("jobs.csv:2", {"id": "a", "greeting": "line1\nline2"}),
+        ("jobs.csv:4", {"id": "b", "greeting": "x\r\n  y"}),
+        ("jobs.csv:6", {"id": "c", "greeting": "plain"}),
+    ]
+    jobs = table_jobs(NOTEBOOKS / "parameters_printed.ipynb", rows[:1], tmp_path / "out")
+    [record] = run_jobs(jobs, tmp_path / "out" / "manifest.json")
+    assert record.status == "done", record.error
+    out = nbformat.read(tmp_path / "out" / "a.ipynb", as_version=4)
+    assert out.cells[-1].outputs[0]["text"] == "line1\nline2\n"
+
+
+def test_a_misspelt_parameter_column_is_refused_naming_it_and_the_notebooks_parameters(
+    tmp_path: Path,
+) -> None:
+    rows = _table(tmp_path, "id,greting\na,hi\n")
+    with pytest.raises(BatchError) as refused:
+        table_jobs(NOTEBOOKS / "parameters_printed.ipynb", rows, tmp_path / "out")
+    assert str(refused.value) == (
+        "jobs.csv:2: column 'greting' is not a parameter of parameters_printed.ipynb "
+        "(did you mean 'greeting'? its parameters: greeting)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_parameters_for_a_notebook_without_a_parameters_cell_are_refused(
+    tmp_path: Path,
+) -> None:
+    rows = _table(tmp_path, "id,level\na,3\n")
+    with pytest.raises(BatchError, match=r"column 'level' .* no cell tagged 'parameters'"):
+        table_jobs(NOTEBOOKS / "raises_value_error.ipynb", rows, tmp_path / "out")
+
+
+def test_every_name_a_parameters_cell_assigns_is_a_parameter(tmp_path: Path) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "low, high = 1, 5\nlabel: str = 'x'\nif True:\n    hidden = 1",
+            metadata={"tags": ["parameters"]},
+        ),
+        nbformat.v4.new_code_cell("print(low, high, label)"),
+    ]
+    path = tmp_path / "ranges.ipynb"
+    nbformat.write(notebook, path)
+    rows = _table(tmp_path, "low,high,label\n2,4,y\n")
+    [job] = table_jobs(path, rows, tmp_path / "out")
+    assert job.parameters == {"low": 2, "high": 4, "label": "y"}
+
+
+def test_a_failed_cell_is_numbered_as_the_author_sees_it(tmp_path: Path) -> None:
+    """Cell 4 of the notebook as written, markdown cells included: not papermill's
+    execution count (3, with its injected parameters cell), nor its index."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# A report"),
+        nbformat.v4.new_code_cell("pair = ''", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_markdown_cell("Now the figures."),
+        nbformat.v4.new_code_cell("raise ValueError(pair)"),
+    ]
+    path = tmp_path / "fails.ipynb"
+    nbformat.write(notebook, path)
+    job = Job(id="p1", notebook=path, output=tmp_path / "p1.ipynb", parameters={"pair": "p1"})
+    [record] = run_jobs([job], tmp_path / "manifest.json")
+    assert record.error == "cell 4: ValueError: p1"

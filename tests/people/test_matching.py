@@ -485,3 +485,62 @@ def test_init_cohort_refuses_a_senior_in_two_pairs(
     with pytest.raises(CohortError, match="s1 would mentor more than one junior"):
         init_cohort(tmp_path / "c", path, match=True, curriculum=tiny_programme)
     assert not (tmp_path / "c").exists()
+
+
+def test_pair_conflicts_names_every_rule_a_pair_breaks(
+    tiny_programme: Path, write_roster: WriteRoster
+) -> None:
+    from tandem.people.matching import pair_conflicts
+    from tandem.people.roster import Pair
+
+    people = load_roster(
+        write_roster(
+            "id,name,email,role,department,manager_id,avoid\n"
+            "j1,A,a@example.org,junior,IT,s1,\n"
+            "j2,B,b@example.org,junior,Sales,,s2\n"
+            "s1,C,c@example.org,senior,IT,,\n"
+            "s2,D,d@example.org,senior,Ops,,\n"
+        )
+    )
+    pairs = [Pair(id="p1", junior="j1", senior="s1"), Pair(id="p2", junior="j2", senior="s2")]
+    program = load_program(tiny_programme)
+    assert pair_conflicts(pairs, people, program, same_department="forbid") == [
+        "p1: j1 & s1 (manager or direct report, same department (--same-department forbid))",
+        "p2: j2 & s2 (avoid)",
+    ]
+    fine = [Pair(id="p1", junior="j1", senior="s2"), Pair(id="p2", junior="j2", senior="s1")]
+    assert pair_conflicts(fine, people, program, same_department="forbid") == []
+
+
+def test_matching_people_with_nobody_of_the_other_role_explains_it(
+    tiny_programme: Path,
+) -> None:
+    from tandem.people.matching import match_profiles
+    from tandem.people.profiles import read_profiles
+
+    people = [
+        Participant(id="j1", name="A", email="a@example.org", role="junior"),
+        Participant(id="s1", name="B", email="b@example.org", role="senior"),
+    ]
+    program = load_program(tiny_programme)
+    [junior, _] = read_profiles(people, program)
+    result = match_profiles([junior], program)
+    assert result.pairs == []
+    assert [(u.id, u.reason) for u in result.unmatched] == [
+        ("j1", "there is no senior to pair them with")
+    ]
+
+
+def test_the_rating_and_rule_columns_are_what_a_cohort_keeps() -> None:
+    from tandem.people.matching import kept_columns
+
+    extra = {
+        "rate_tiny-skill": "4",
+        "rate_tiny-lead": "",
+        "manager_id": "s1",
+        "avoid": "s2;s3",
+        "capacity": "2",
+        "location": "Oslo",
+        "notes": "private",
+    }
+    assert kept_columns(extra) == {"avoid": "s2;s3", "manager_id": "s1", "rate_tiny-skill": "4"}

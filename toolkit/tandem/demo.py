@@ -22,9 +22,9 @@ from typing import Any
 from tandem.cohort.exchange import collect_session, fetch, submit, write_checkin
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Cohort, Workspace, init_cohort
-from tandem.curriculum.manifest import Competency, Module, load_program
+from tandem.curriculum.manifest import Competency, Module, Program, load_program
 from tandem.engine.batch import RunOptions, open_executor
-from tandem.errors import CohortError
+from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.grading.checkpoints import CheckpointResult, grade_session
 from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback
@@ -198,9 +198,26 @@ def work_through(ws: Workspace, homes: Path, session_id: str) -> None:
                     _answers(ws, module.id, folder, quality)
                 seed = zlib.crc32(f"{participant}:{module.id}".encode())
                 write_checkin(folder, demo_checkin(cohort, module, participant, seed))
-                if (number, offset, index, role) == (0, 0, len(cohort.pairs) - 1, module.lead):
+                if (participant, module.id) == damaged_on_purpose(cohort, program):
                     (folder / CHECKIN_FILE).write_text('{"participant": "' + participant)
                 submit(ws, home, module.id, participant)
+
+
+def damaged_on_purpose(cohort: Cohort, program: Program) -> tuple[str, str]:
+    """The one check-in the demo damages on purpose, (participant, module): the first
+    module's lead in the last pair."""
+    module = program.sessions[0].modules[0]
+    return cohort.pairs[-1].member(module.lead), module.id
+
+
+def skipped_line(problem: TandemError, damaged: Path) -> str:
+    """The demo's line for a check-in skipped; the one it damaged itself says so."""
+    if problem.path is not None and problem.path.resolve() == damaged.resolve():
+        return (
+            "  check-in skipped, as intended (the demo damaged this file on purpose, to show "
+            f"that a bad check-in is reported and the rest still counts): {problem}"
+        )
+    return f"  check-in skipped: {problem}"
 
 
 def prepare_folder(out: Path) -> None:
@@ -255,8 +272,9 @@ def run_demo(
             release_session(ws.root, session.id)
             work_through(ws, out / "participants", session.id)
             collected = collect_session(ws.root, session.id)
+            damaged = ws.submission_dir(*damaged_on_purpose(cohort, ws.program(cohort)))
             for problem in collected.checkin_problems:
-                progress(f"  check-in skipped: {problem}")
+                progress(skipped_line(problem, damaged / CHECKIN_FILE))
             grades += grade_session(ws.root, session.id, options, executor=executor)
         progress("Building reports with papermill")
         reports = build_reports(ws.root, options=options, executor=executor)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from tandem import __version__
 from tandem.cli.batch import batch, grade, report
+from tandem.cli.grades import grades_app
 from tandem.cli.options import (
     Curriculum,
     SessionId,
@@ -40,6 +40,19 @@ app = typer.Typer(
 )
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(grades_app, name="grades")
+submissions_app = typer.Typer(
+    no_args_is_help=True,
+    help="Submissions under an id that is not in the cohort (e.g. a login name): give "
+    "them to their participant, or discard them.",
+)
+app.add_typer(submissions_app, name="submissions")
+StrayId = Annotated[
+    str, typer.Argument(metavar="FROM", help="The id the submission arrived under, e.g. root.")
+]
+ModuleOpt = Annotated[
+    str | None, typer.Option("--module", help="Only this module. Default: every module.")
+]
 
 
 def _version(value: bool) -> None:
@@ -83,10 +96,21 @@ app.command("match")(match_command)
 @app.command()
 def release(directory: WorkspaceDir, session: SessionId) -> None:
     """Release a session's two modules (checkpoint, lesson notebook, context file)."""
-    from tandem.cohort.release import release_session
+    from tandem.cohort.exchange import due_text
+    from tandem.cohort.release import release_session, republish_note, session_due
 
+    again = republish_note(directory, session)
     for folder in release_session(directory, session):
-        console.print(f"Released {folder.name} -> {folder}")
+        console.print(f"Released {folder.name} -> {folder}", markup=False, highlight=False)
+    if again:
+        console.print(again, markup=False, highlight=False)
+    due = session_due(directory, session)
+    console.print(
+        f"Due {due_text(due)} (end of the day, UTC)"
+        if due
+        else "No due date: cohort.yml has no schedule.start (see the README's schedule)",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -100,21 +124,23 @@ def collect(
 
     Strips saved widget state from every submitted notebook and checks the check-ins.
     """
-    from tandem.cohort.workspace import Workspace
+    from tandem.cohort.exchange import sessions_to_collect
 
-    for session_id in [session] if session else Workspace(directory).load().released:
+    for session_id in sessions_to_collect(directory, session):
         _collect_one(directory, session_id)
 
 
 def _collect_one(directory: Path, session: str) -> None:
-    from tandem.cohort.exchange import collect_session
+    from tandem.cohort.exchange import collect_session, due_text
 
     report = collect_session(directory, session)
     for module, arrived in report.arrived.items():
-        missing = report.missing[module]
+        missing, later = report.missing[module], report.not_yet_due[module]
         console.print(
-            f"{module}: {len(arrived)} submitted"
+            f"{module} (due {due_text(report.due[module])}): {len(arrived)} submitted"
             + (f"; missing: {', '.join(missing)}" if missing else "")
+            + (f"; not yet due: {', '.join(later)}" if later else ""),
+            highlight=False,
         )
     for module, late in report.late.items():
         if late:
@@ -125,6 +151,8 @@ def _collect_one(directory: Path, session: str) -> None:
         err.print(f"invalid notebook (will be quarantined when graded): {problem}", markup=False)
     for problem in report.checkin_problems:
         err.print(f"check-in skipped: {problem}", markup=False)
+    for stray in report.strays:
+        err.print(stray.message(directory), markup=False, highlight=False)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -149,48 +177,35 @@ def lab(ctx: typer.Context, directory: WorkspaceDir) -> None:
 def status(
     directory: WorkspaceDir,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="One row per pair and module with every detail, however wide."),
+    ] = False,
 ) -> None:
-    """Where every pair stands on every released module, and what needs you now."""
+    """Where every pair stands on every released module, and what needs you now.
+
+    One row per pair, a mark per module, laid out for the terminal's width ($COLUMNS).
+    """
     import json
 
+    from tandem.cli.statusview import compact_lines, notes_lines, terminal_width, wide_table
     from tandem.reports.status import cohort_status
 
     result = cohort_status(directory)
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2))
         return
-    table = Table(
-        "pair",
-        "module",
-        "learner",
-        "submitted",
-        "lead",
-        "submitted ",
-        "grading",
-        "auto",
-        "feedback",
-        "check-ins",
-        title=f"{result.cohort}",
-    )
-    for r in result.rows:
-        table.add_row(
-            r.pair,
-            r.module,
-            r.learner,
-            r.learner_submission,
-            r.lead,
-            r.lead_submission,
-            r.grading,
-            r.autograded,
-            r.feedback,
-            r.checkins,
-        )
-    console.print(table)
-    if result.withdrawn:
-        console.print(f"Withdrawn: {', '.join(result.withdrawn)}")
-    for note in result.grading_unfinished:
-        console.print(note, markup=False, highlight=False)
-    console.print(result.summary())
+    width = terminal_width()
+    if wide:
+        from rich.console import Console
+
+        unbounded = Console(width=100_000, markup=False, highlight=False)  # never cuts
+        unbounded.print(wide_table(result), crop=False)
+        lines = notes_lines(result, directory, 100_000)
+    else:
+        lines = compact_lines(result, directory, width) + notes_lines(result, directory, width)
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command()
@@ -214,6 +229,42 @@ def feedback(
         console.print(f"not graded yet: {learner} on {module}")
     for note in result.notes:
         console.print(note, markup=False, highlight=False)
+
+
+@submissions_app.command("reassign")
+def reassign_command(
+    directory: WorkspaceDir,
+    stray: StrayId,
+    participant: Annotated[
+        str, typer.Argument(metavar="TO", help="The participant whose submission it is.")
+    ],
+    module: ModuleOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace TO's own submission of a module if they have one."),
+    ] = False,
+) -> None:
+    """Give the submissions that arrived under FROM to the participant TO."""
+    from tandem.cohort.strays import reassign
+
+    for moved in reassign(directory, stray, participant, module=module, force=force):
+        console.print(
+            f"{moved}: the submission from {stray!r} is now {participant}'s",
+            markup=False,
+            highlight=False,
+        )
+    console.print("Grade it with 'tandem grade'.", highlight=False)
+
+
+@submissions_app.command("discard")
+def discard_command(directory: WorkspaceDir, stray: StrayId, module: ModuleOpt = None) -> None:
+    """Remove the submissions that arrived under FROM (collected and in the exchange)."""
+    from tandem.cohort.strays import discard
+
+    for gone in discard(directory, stray, module=module):
+        console.print(
+            f"{gone}: discarded the submission from {stray!r}", markup=False, highlight=False
+        )
 
 
 app.command()(grade)

@@ -63,17 +63,28 @@ def grade(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     kernels: KernelsOpt = KernelMode.fork,
+    cell_timeout: CellTimeoutOpt = None,
     notebook_timeout: NotebookTimeoutOpt = None,
     sandbox: SandboxOpt = SandboxMode.auto,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Regrade every submission of the session, not only those new or changed "
+            "since their last autograde. Grades given by hand to unchanged ones stand.",
+        ),
+    ] = False,
 ) -> None:
     """Autograde submissions in parallel, each in a fresh kernel, with nbgrader's own steps.
 
-    Either a cohort's session (DIRECTORY SESSION: the learners' checkpoints) or any
-    nbgrader course (--course-dir PATH --assignment NAME).
+    Either a cohort's session (DIRECTORY SESSION: the learners' checkpoints new or changed
+    since their last autograde) or any nbgrader course (--course-dir PATH --assignment NAME).
     """
     from tandem.engine.sandbox import describe, resolve
 
-    options = run_options(executor, scheduler, workers, kernels, None, notebook_timeout, sandbox)
+    options = run_options(
+        executor, scheduler, workers, kernels, cell_timeout, notebook_timeout, sandbox
+    )
     err.print(describe(resolve(options.sandbox, options.kernels)), markup=False)
     if course_dir is not None:
         if directory is not None or session is not None:
@@ -88,15 +99,17 @@ def grade(
     from tandem.grading.checkpoints import grade_session
 
     with started(options, "autograde") as pool:
-        results = grade_session(directory, session, options, executor=pool)
+        results = grade_session(directory, session, options, executor=pool, force=force)
     table = Table("module", "learner", "pair", "status", "autograded", "written answer")
     for r in results:
         auto = f"{r.score.auto_score:g}/{r.score.auto_max:g}" if r.score else "-"
         manual = (
             "pending" if r.score and r.score.manual_pending else "-" if not r.score else "graded"
         )
-        table.add_row(r.module, r.participant, r.pair, r.status, auto, manual)
+        shown = "graded (unchanged)" if r.unchanged else r.status
+        table.add_row(r.module, r.participant, r.pair, shown, auto, manual)
     console.print(table)
+    _regrade_notes(directory, session, sum(r.unchanged for r in results))
     from tandem.cohort.exchange import session_checkin_problems
 
     for problem in session_checkin_problems(directory, session):
@@ -109,6 +122,28 @@ def grade(
         err.print(f"{r.status}: {r.participant} on {r.module}: {r.error}", markup=False)
     if bad:
         raise TandemError(f"{len(bad)} of {len(results)} submissions could not be graded")
+
+
+def _regrade_notes(directory: Path, session: str, unchanged: int) -> None:
+    """What grading again left as it was, and what the facilitator must decide."""
+    from tandem.cohort.workspace import Workspace
+    from tandem.grading.checkpoints import changed_after_grading
+
+    if unchanged:
+        what = "submission" if unchanged == 1 else "submissions"
+        err.print(
+            f"{unchanged} {what} unchanged since autograded: kept as graded (--force regrades)",
+            markup=False,
+        )
+    ws = Workspace(directory)
+    cohort = ws.load()
+    modules = list(ws.program(cohort).session(session).modules)
+    for module, learner in changed_after_grading(ws, cohort, modules):
+        err.print(
+            f"changed after grading: {learner} on {module}: graded by hand before it changed; "
+            "confirm or change the grade by hand in formgrader",
+            markup=False,
+        )
 
 
 @contextmanager

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperOption
 
 if TYPE_CHECKING:
     from tandem.engine.batch import RunOptions
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 # go through rich.text.Text.
 console = Console(soft_wrap=True, markup=False)
 err = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def _flag_type(option: TyperOption, ctx: Any) -> str | None:
+    """No type beside a flag in help: Typer's help shows ``--explain <bool>``, as if the
+    flag took a value, and ``--explain=true`` is then a usage error. A flag is given or
+    not (``--explain``), as ``--help`` itself."""
+    return None if option.is_flag else _typed(option, ctx)
+
+
+_typed = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign,assignment]
 
 
 class Track(str, Enum):
@@ -111,7 +123,11 @@ KernelsOpt = Annotated[
 ]
 CellTimeoutOpt = Annotated[
     int | None,
-    typer.Option("--cell-timeout", min=1, help="Seconds one cell may run. Default: 600."),
+    typer.Option(
+        "--cell-timeout",
+        min=1,
+        help="Seconds one cell may run. Default: 600 (grade: nbgrader's Execute.timeout).",
+    ),
 ]
 NotebookTimeoutOpt = Annotated[
     float | None,
@@ -136,7 +152,7 @@ def run_options(
         scheduler=scheduler,
         workers=workers,
         kernels=kernels.value,
-        cell_timeout=cell_timeout or 600,
+        cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout or 1800.0,
         sandbox=sandbox.value,
     )

@@ -40,8 +40,8 @@ def cohort_init(
     pairs: Annotated[
         Path | None,
         typer.Option(
-            help="Pairs CSV with columns junior, senior (e.g. from 'tandem match --out'). "
-            "Default: pair in roster order."
+            help="Pairs CSV with columns junior, senior (e.g. from 'tandem match --out'), "
+            "checked against the matching rules. Give --pairs or --match."
         ),
     ] = None,
     match: Annotated[
@@ -53,6 +53,14 @@ def cohort_init(
     ] = False,
     same_department: SameDepartmentOption = DepartmentRule.allowed,
     explain: Explain = False,
+    allow_rule_break: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REASON",
+            help="Keep --pairs that break a matching rule (manager, avoid, department); "
+            "the reason is recorded in cohort.yml and shown by 'tandem status'.",
+        ),
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Cohort name. Default: the folder's name.")
     ] = None,
@@ -81,14 +89,22 @@ def cohort_init(
 
     if pairs is not None and match:
         raise UsageError("give either --pairs or --match, not both")
-    if (explain or same_department != DepartmentRule.allowed) and not match:
-        raise UsageError("--explain and --same-department need --match")
+    if explain and not match:
+        raise UsageError("--explain needs --match")
+    if pairs is None and not match:
+        raise UsageError(
+            "give --match (pair by the roster's ratings and rules) or --pairs CSV "
+            "(your own pairs, checked against the rules)"
+        )
+    if allow_rule_break is not None and (pairs is None or not allow_rule_break.strip()):
+        raise UsageError("--allow-rule-break REASON needs --pairs and a reason")
     rule: SameDepartment = same_department.value
     cohort = init_cohort(
         directory,
         roster,
         pairs=pairs,
         match=match,
+        allow_rule_break=allow_rule_break,
         same_department=rule,
         name=name,
         curriculum=curriculum,
@@ -107,7 +123,16 @@ def cohort_init(
         result = match_roster(roster, cohort.curriculum, same_department=rule)
         _print_match(result, explain=explain, table=explain)
     elif cohort.unpaired:
-        err.print(f"Unpaired (no partner of the other role): {', '.join(cohort.unpaired)}")
+        err.print(f"Unpaired: {', '.join(cohort.unpaired)} ('tandem status' says why)")
+    kept = cohort.matching
+    if kept is not None and kept.rule_break:
+        err.print(
+            f"Kept pairs that break the matching rules (reason: {kept.rule_break!r}); "
+            "'tandem status' lists them.",
+            highlight=False,
+        )
+    elif allow_rule_break:
+        err.print("Every pair keeps the matching rules: --allow-rule-break was not needed.")
 
 
 def match_command(
@@ -262,20 +287,49 @@ def cohort_withdraw(
     participant: Annotated[str, typer.Argument(help="The participant's id.")],
 ) -> None:
     """Withdraw a participant: no further releases or report rows; their data is kept."""
-    from tandem.cohort.membership import withdraw
+    from tandem.cohort.membership import BEFORE_RULES, outlook, withdraw
+    from tandem.cohort.workspace import Workspace
 
     partner = withdraw(directory, participant)
     console.print(f"{participant} has withdrawn; their past data is kept until erased.")
-    if partner:
+    if not partner:
+        return
+    ws = Workspace(directory)
+    cohort = ws.load()
+    view = outlook(cohort, ws.program(cohort))
+    if partner in view.repairable:
         console.print(f"{partner} needs a new partner: 'tandem cohort repair {directory}'.")
+    for waiting in view.waiting:
+        if waiting.id == partner:
+            console.print(str(waiting), highlight=False)
+    if partner in view.unknown_rules:
+        console.print(BEFORE_RULES.format(who=partner), highlight=False)
 
 
 @cohort_app.command("repair")
-def cohort_repair(directory: WorkspaceDir) -> None:
-    """Pair the unpaired juniors and seniors by the matching rules, explaining each pair."""
+def cohort_repair(
+    directory: WorkspaceDir,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="Read the ratings, managers and avoid lists from this roster (e.g. the one "
+            "the cohort was made from, for a cohort made before Tandem kept them)."
+        ),
+    ] = None,
+    same_department: Annotated[
+        DepartmentRule | None,
+        typer.Option(
+            case_sensitive=False,
+            help="Change the cohort's department rule (default: the one it was made with).",
+        ),
+    ] = None,
+) -> None:
+    """Pair the unpaired juniors and seniors by the cohort's matching rules and score (as
+    'tandem match'), explaining each pair, and why anyone still waits."""
     from tandem.cohort.membership import repair
 
-    _print_repair(repair(directory))
+    rule: SameDepartment | None = same_department.value if same_department else None
+    _print_repair(repair(directory, roster=roster, same_department=rule))
 
 
 def _print_repair(result: RepairResult) -> None:

@@ -161,7 +161,8 @@ def notes_lines(status: CohortStatus, directory: Path | str, width: int) -> list
         out += _wrap(f"Withdrawn: {', '.join(status.withdrawn)}", width)
     for note in status.grading_unfinished:
         out += _wrap(note, width, "  ")
-    out += _wrap(status.summary(), width, "  ")
+    for line in status.summary().splitlines():  # each of the summary's lines on its own
+        out += _wrap(line, width, "  ")
     return out
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tandem.cohort.strays import Stray, find_strays
 from tandem.cohort.workspace import Cohort, Workspace, due_date
+from tandem.curriculum.manifest import Program
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, read_checkin
@@ -143,10 +145,57 @@ def scrub_submission(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.rglob("*.ipynb")) if scrub_widget_state(p)]
 
 
+def due_passed(due: datetime) -> bool:
+    """Whether a due date (naive UTC, as the gradebook holds it) has passed."""
+    return datetime.now(timezone.utc).replace(tzinfo=None) > due.replace(tzinfo=None)
+
+
+def due_text(due: datetime | None) -> str:
+    """A due date as people read it: "18 Jan" this year, "18 Jan 2027" another year."""
+    if due is None:
+        return "no due date"
+    this_year = due.year == datetime.now(timezone.utc).year
+    return f"{due.day} {due:%b}" + ("" if this_year else f" {due.year}")
+
+
+def require_released(root: Path | str, cohort: Cohort, program: Program, session_id: str) -> None:
+    """A CohortError saying which command comes first if ``session_id`` is not released."""
+    program.session(session_id)  # an unknown session id is refused, naming the manifest
+    if session_id not in cohort.released:
+        raise CohortError(
+            f"session {session_id} is not released yet: run "
+            f"'tandem release {root} {session_id}' first"
+        )
+
+
+def sessions_to_collect(root: Path | str, session_id: str | None) -> list[str]:
+    """The sessions ``tandem collect`` works on: ``session_id`` if it is released, else
+    every released session; a CohortError saying what comes first if there are none."""
+    ws = Workspace(root)
+    cohort = ws.load()
+    program = ws.program(cohort)
+    if session_id is not None:
+        require_released(root, cohort, program, session_id)
+        return [session_id]
+    if not cohort.released:
+        first = program.sessions[0].id
+        raise CohortError(
+            f"no session is released yet, so there is nothing to collect: run "
+            f"'tandem release {root} {first}' first"
+        )
+    return list(cohort.released)
+
+
 @dataclass
 class CollectReport:
     arrived: dict[str, list[str]] = field(default_factory=dict)
+    #: not arrived, and due (the due date passed, or the module has none)
     missing: dict[str, list[str]] = field(default_factory=dict)
+    #: not arrived, due later
+    not_yet_due: dict[str, list[str]] = field(default_factory=dict)
+    due: dict[str, datetime | None] = field(default_factory=dict)
+    #: ids not in the cohort with a submission of one of the session's modules
+    strays: list[Stray] = field(default_factory=list)
     late: dict[str, list[str]] = field(default_factory=dict)
     scrubbed: list[Path] = field(default_factory=list)
     invalid: list[TandemError] = field(default_factory=list)
@@ -187,6 +236,7 @@ def collect_session(root: Path | str, session_id: str) -> CollectReport:
     with ws.locked():
         cohort = ws.load()
         program = ws.program(cohort)
+        require_released(root, cohort, program, session_id)
         api = ws.nbgrader_api()
         for module in program.session(session_id).modules:
             result = api.collect(module.id, update=True)
@@ -201,8 +251,12 @@ def collect_session(root: Path | str, session_id: str) -> CollectReport:
             report.arrived[module.id] = [
                 p for p in paired if ws.submission_dir(p, module.id).is_dir()
             ]
-            report.missing[module.id] = [p for p in paired if p not in report.arrived[module.id]]
             due = due_date(ws, cohort, module.id)
+            absent = [p for p in paired if p not in report.arrived[module.id]]
+            later = due is not None and not due_passed(due)
+            report.missing[module.id] = [] if later else absent
+            report.not_yet_due[module.id] = absent if later else []
+            report.due[module.id] = due
             report.late[module.id] = []
             for participant in report.arrived[module.id]:
                 folder = ws.submission_dir(participant, module.id)
@@ -211,6 +265,13 @@ def collect_session(root: Path | str, session_id: str) -> CollectReport:
                 if due is not None and _submitted_after(folder, due):
                     report.late[module.id].append(participant)
             report.checkin_problems += read_checkins(ws, cohort, module.id)[1]
+        modules = [m.id for m in program.session(session_id).modules]
+        report.strays = find_strays(ws, cohort, modules)
+        for stray in report.strays:
+            for module_id in stray.modules:
+                folder = ws.folder("submitted") / stray.id / module_id
+                if folder.is_dir():  # scrubbed like any submission, though not graded
+                    report.scrubbed += scrub_submission(folder)
     return report
 
 

@@ -40,6 +40,26 @@ def release_session(root: Path | str, session_id: str) -> list[Path]:
     return written
 
 
+def session_due(root: Path | str, session_id: str) -> datetime | None:
+    """A session's due date as its release records it (UTC), or None: no schedule."""
+    ws = Workspace(root)
+    cohort = ws.load()
+    return cohort.schedule.due(ws.program(cohort), session_id)
+
+
+def republish_note(root: Path | str, session_id: str) -> str | None:
+    """What to say before releasing a session a second time (None: its first release).
+    Releasing again republishes the curriculum's files as they are now; nbgrader keeps
+    every copy already fetched, so only a fresh fetch sees the change."""
+    if session_id not in Workspace(root).load().released:
+        return None
+    return (
+        f"{session_id} was already released; republished with the curriculum's current "
+        "files. Participants who fetched it keep their copy: to get the new one, they "
+        "rename their folder and fetch again."
+    )
+
+
 def set_due_date(ws: Workspace, cohort: Cohort, module_id: str, due: datetime | None) -> None:
     """Record a module's due date in the gradebook (nbgrader marks late work from it)."""
     with ws.gradebook(cohort) as gradebook:

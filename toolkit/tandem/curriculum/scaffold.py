@@ -13,6 +13,7 @@ Nothing existing is ever overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -25,7 +26,14 @@ from typing import Any, Literal
 
 import yaml
 
-from tandem.curriculum.manifest import LEAD_OF_TRACK, SLUG, Track, other_role, validate_program
+from tandem.curriculum.manifest import (
+    LEAD_OF_TRACK,
+    SLUG,
+    Track,
+    manifest_not_found,
+    other_role,
+    validate_program,
+)
 from tandem.errors import ManifestError, UsageError
 from tandem.fsutil import atomic_write_text
 
@@ -115,10 +123,15 @@ def new_module(
     if session is not None:
         _check_slug(session, "session")
     original, raw = _read(manifest)
+    root = manifest.resolve().parent.parent
     sessions: list[dict[str, Any]] = raw["sessions"]
     index = next((i for i, s in enumerate(sessions) if s.get("id") == session), None)
     modules = [] if index is None else _modules(sessions[index])
     taken = [m.get("id") for m in modules if isinstance(m, dict) and m.get("track") == track]
+    replaced = _untouched_placeholder(modules, track, root)
+    if replaced is not None:  # the slot a scaffolded partner holds until its real module comes
+        modules = [m for m in modules if m is not replaced]
+        taken = []
     if taken:
         raise ManifestError(
             f"session {session!r} already has a {track} module ({taken[0]!r}); "
@@ -139,10 +152,12 @@ def new_module(
         plans.append(_Plan(partner_id, other, partner_title, folder))
     elif partner is not None:
         raise UsageError(f"session {session!r} already has its {other} module", where="partner")
-    root = manifest.resolve().parent.parent
     _check_free(manifest, raw, root, plans)
-    text = _edited(manifest, original, raw, plans, index, session_id)
-    return _write(manifest, original, text, root, plans)
+    text = _edited(manifest, original, raw, plans, index, session_id, replaced)
+    written = _write(manifest, original, text, root, plans)
+    if replaced is not None:
+        _remove_placeholder(_placeholder_plan(replaced), root)
+    return written
 
 
 def _check_slug(value: str, what: str) -> None:
@@ -154,7 +169,7 @@ def _check_slug(value: str, what: str) -> None:
 
 def _read(manifest: Path) -> tuple[str, dict[str, Any]]:
     if not manifest.is_file():
-        raise ManifestError("manifest not found", path=manifest)
+        raise manifest_not_found(manifest)
     text = manifest.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
@@ -191,6 +206,44 @@ def _session_folder(modules: list[Any], session_id: str) -> str:
     return f"curriculum/{session_id}"
 
 
+_PARTNER_TITLE = re.compile(r"TODO: the (tech|management) module paired with [a-z0-9-]+")
+
+
+def _placeholder_plan(module: dict[str, Any]) -> _Plan:
+    lesson = str(module.get("lesson", ""))
+    return _Plan(str(module["id"]), module["track"], str(module["title"]), lesson.rsplit("/", 1)[0])
+
+
+def _untouched_placeholder(modules: list[Any], track: str, root: Path) -> dict[str, Any] | None:
+    """The session's ``track`` module if it is a partner placeholder exactly as
+    ``new-module`` wrote it (entry and files): a real module may take its place. One
+    its author has begun to fill in is theirs, and is never replaced."""
+    for module in modules:
+        if not isinstance(module, dict) or module.get("track") != track:
+            continue
+        if not isinstance(module.get("id"), str) or not _PARTNER_TITLE.fullmatch(
+            str(module.get("title", ""))
+        ):
+            return None
+        plan = _placeholder_plan(module)
+        if module != plan.entry():
+            return None
+        for path, content in plan.files(root).items():
+            if not path.is_file() or path.read_text(encoding="utf-8") != content():
+                return None
+        return module
+    return None
+
+
+def _remove_placeholder(plan: _Plan, root: Path) -> None:
+    """Remove a replaced placeholder's files, and its folders once empty."""
+    for path in plan.files(root):
+        path.unlink(missing_ok=True)
+    for folder in {path.parent for path in plan.files(root)}:
+        with contextlib.suppress(OSError):  # not empty: other files live there
+            folder.rmdir()
+
+
 def _check_free(manifest: Path, raw: dict[str, Any], root: Path, plans: list[_Plan]) -> None:
     used = {m.get("id") for s in raw["sessions"] for m in _modules(s) if isinstance(m, dict)}
     for plan in plans:
@@ -217,7 +270,7 @@ def _write(manifest: Path, original: str, text: str, root: Path, plans: list[_Pl
                 atomic_write_text(path, content())
                 written.append(path)
         atomic_write_text(manifest, text)
-        validate_program(manifest)
+        validate_program(manifest, placeholders=True)  # the TODOs are the author's to fill
     except BaseException:
         atomic_write_text(manifest, original)
         for path in written:
@@ -238,16 +291,25 @@ def _edited(
     plans: list[_Plan],
     index: int | None,
     session_id: str,
+    replaced: dict[str, Any] | None = None,
 ) -> str:
-    """The manifest's text with the new entries; refused unless it parses as intended."""
+    """The manifest's text with the new entries (and without the ``replaced``
+    placeholder's); refused unless it parses as intended."""
     comps = {p.competency: {"title": f"TODO: the {p.track} skill {p.id} builds", "track": p.track}
              for p in plans}  # fmt: skip
     entries = [p.entry() for p in plans]
     expected = copy.deepcopy(raw)
-    expected["competencies"].update(comps)
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
+    if replaced is not None and index is not None:
+        gone = _placeholder_plan(replaced)
+        expected["competencies"].pop(gone.competency, None)
+        expected["sessions"][index]["modules"].remove(replaced)
+        modules_key = _modules_key(lines, _top_key(lines, "sessions"), session_id)
+        _drop(lines, modules_key, rf"-\s+id:\s*['\"]?{re.escape(gone.id)}['\"]?")
+        _drop(lines, _top_key(lines, "competencies"), rf"['\"]?{re.escape(gone.competency)}['\"]?:")
+    expected["competencies"].update(comps)
     if (start := _top_key(lines, "competencies")) is not None:
         end, col = _block(lines, start)
         lines[end:end] = [_competency(k, v, col, _nested(lines, start)) for k, v in comps.items()]
@@ -273,6 +335,28 @@ def _edited(
             path=manifest,
         )
     return edited
+
+
+def _drop(lines: list[str], key: int | None, entry: str) -> None:
+    """Remove from the block under ``lines[key]`` the entry whose first line matches
+    ``entry``, with its nested lines (the result is checked by parsing it)."""
+    if key is None:
+        return
+    end = _block(lines, key)[0]
+    pattern = re.compile(rf"^\s*{entry}(\s|$)")
+    first = next((i for i in range(key + 1, end) if pattern.match(lines[i])), None)
+    if first is None:
+        return
+    last = first + 1
+    while last < end and (
+        not _content(lines[last]) or _indent(lines[last]) > _indent(lines[first])
+    ):
+        if lines[last].lstrip().startswith("- ") and _indent(lines[last]) <= _indent(lines[first]):
+            break
+        last += 1
+    while last > first + 1 and not lines[last - 1].strip():
+        last -= 1  # blank lines before the next entry stay
+    del lines[first:last]
 
 
 def _indent(line: str) -> int:

@@ -28,6 +28,7 @@ from tandem.fsutil import atomic_write_json, atomic_write_text
 __all__ = ["QUIET_KERNEL", "Job", "JobRecord", "RunOptions", "execute_job", "run_jobs"]
 
 JobStatus = Literal["done", "failed", "skipped"]
+DEFAULT_CELL_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Job:
             files={name: path.read_bytes() for name, path in self.inputs.items()},
             html_title=(self.title or self.id) if self.html is not None else None,
             kernels=options.kernels,
-            cell_timeout=options.cell_timeout,
+            cell_timeout=options.cell_timeout or DEFAULT_CELL_TIMEOUT,
             notebook_timeout=options.notebook_timeout,
             max_stream_bytes=options.max_stream_bytes,
             max_output_bytes=options.max_notebook_output_bytes,
@@ -72,7 +73,9 @@ class RunOptions:
     workers: int | None = None
     kernels: str = "fork"
     scheduler: str | None = None
-    cell_timeout: int | None = 600
+    #: Seconds one cell may run. None: 600 for notebooks; for grading, nbgrader's own
+    #: ``Execute.timeout`` (a number given here overrides it).
+    cell_timeout: int | None = None
     notebook_timeout: float | None = 1800.0
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
     #: grading kernels' sandbox: auto (strongest level here), strict (refuse below
@@ -302,16 +305,30 @@ def load_job_table(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The rows of a CSV file. A quoted cell may span lines and keeps its line breaks
+    exactly (as written: ``\\n`` or ``\\r\\n``); ``where`` names the line its row starts on."""
     import csv
+    import io
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BatchError(f"not UTF-8 text (byte {exc.start})", path=path) from exc
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        _ = reader.fieldnames  # reads the header: line_num then counts the rows' lines
+    except csv.Error as exc:
+        raise BatchError(f"{path.name}:1: not valid CSV: {exc}", path=path) from None
     rows = []
-    for row in reader:
-        where = f"{path.name}:{reader.line_num}"
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise BatchError(f"{path.name}:{start}: not valid CSV: {exc}", path=path) from None
+        where = f"{path.name}:{start}"
         if None in row or any(value is None for value in row.values()):
             raise BatchError(f"{where}: the row's cells do not match the header", path=path)
         rows.append((where, {k.strip(): _cell(v) for k, v in row.items()}))
@@ -367,9 +384,55 @@ def declared_parameters(notebook: Path) -> set[str]:
     names: set[str] = set()
     for cell in cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = "".join(cell.get("source", []))
-            names.update(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", source, re.M))
+            source = cell.get("source", [])
+            names.update(_assigned_names("".join(source) if isinstance(source, list) else source))
     return names
+
+
+def _assigned_names(source: str) -> set[str]:
+    """Names a parameters cell assigns at top level (``a = 1``, ``b: int = 2``,
+    ``c, d = 3, 4``); a cell Python cannot parse (a ``%magic``) is read line by line."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", source, re.M))
+    names: set[str] = set()
+    for node in tree.body:
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def _check_known(
+    notebook: Path, declared: set[str], rows: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Refuse a parameter the notebook does not declare: papermill would only warn ("Passed
+    unknown parameter") and the job would run with the default, marked done."""
+    import difflib
+
+    for where, parameters in rows:
+        for name in parameters:
+            if name in declared:
+                continue
+            close = difflib.get_close_matches(name, sorted(declared), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            has = (
+                f"its parameters: {', '.join(sorted(declared))}"
+                if declared
+                else "it has no cell tagged 'parameters'"
+            )
+            raise BatchError(
+                f"{where}: column {name!r} is not a parameter of {notebook.name} ({hint}{has})"
+            )
 
 
 def table_jobs(
@@ -417,4 +480,6 @@ def table_jobs(
                 inputs=dict(inputs or {}),
             )
         )
+    named = [(where, job.parameters) for (where, _), job in zip(rows, jobs, strict=True)]
+    _check_known(notebook, declared, named)
     return jobs

@@ -22,11 +22,16 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from tandem.engine import lazyimport  # noqa: F401 - a worker's papermill import, ~2 s sooner
+from tandem.engine import (
+    kernelcap,
+    lazyimport,  # noqa: F401 - a worker's papermill import, ~2 s sooner
+)
 
 WorkKind = Literal["papermill", "autograde"]
 #: Kernel arguments that keep ipykernel's start-up warnings off the user's terminal.
 QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)
+#: The kernel drops what a cell writes to a stream beyond this many times the client's limit.
+KERNEL_CAP_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,15 @@ class Work:
     max_output_bytes: int = 10_000_000
 
     def client_config(self) -> dict[str, dict[str, int]]:
-        """The kernel client's share of the configuration: its output limits."""
+        """The kernel client's share of the configuration, its output limits, and the
+        kernel's own cap on what a cell writes to a stream (:mod:`tandem.engine.kernelcap`):
+        :data:`KERNEL_CAP_FACTOR` times the client's, so the client's cut and marker show."""
         return {
             "ReadyKernelClient": {
                 "max_stream_bytes": self.max_stream_bytes,
                 "max_output_bytes": self.max_output_bytes,
-            }
+            },
+            kernelcap.SECTION: {kernelcap.TRAIT: KERNEL_CAP_FACTOR * self.max_stream_bytes},
         }
 
 
@@ -193,7 +201,7 @@ def _papermill(work: Work, folder: Path) -> Outcome:
             config=Config(work.client_config()),  # handed to the kernel manager and client
         )
     except PapermillExecutionError as exc:
-        error = describe(exc)
+        error = describe(exc, cell=_cell_number(work.notebook, exc))
     text = output.read_text(encoding="utf-8") if output.exists() else None
     return _finish(work, text, error)
 
@@ -258,12 +266,38 @@ def _stamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def describe(exc: BaseException) -> str:
-    """One line naming what went wrong, for manifests and summaries."""
+def describe(exc: BaseException, *, cell: int | None = None) -> str:
+    """One line naming what went wrong, for manifests and summaries; a failed cell by
+    its number ``cell`` in the notebook as written (else its execution count)."""
     ename = getattr(exc, "ename", None)
     if ename:  # papermill's PapermillExecutionError
-        return f"cell {getattr(exc, 'exec_count', '?')}: {ename}: {getattr(exc, 'evalue', '')}"
+        number = cell if cell is not None else getattr(exc, "exec_count", "?")
+        return f"cell {number}: {ename}: {getattr(exc, 'evalue', '')}"
     lines = [line for line in str(exc).splitlines() if line.strip()]
     text = lines[0] if lines else ""
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
+
+
+def _cell_number(notebook: str, exc: Any) -> int | None:
+    """The failed cell's place in the notebook as its author wrote it, counting every
+    cell from 1: papermill's index counts the parameters cell it injected, and the
+    execution count skips markdown cells."""
+    import json
+
+    index = getattr(exc, "cell_index", None)
+    if not isinstance(index, int):
+        return None
+    try:
+        cells = json.loads(notebook).get("cells", [])
+    except ValueError:
+        return None
+
+    def source(cell: Any) -> str:
+        text = cell.get("source", "")
+        return "".join(text) if isinstance(text, list) else str(text)
+
+    for mine in (index, index - 1):  # the injected cell, if any, came before the failure
+        if 0 <= mine < len(cells) and source(cells[mine]) == getattr(exc, "source", None):
+            return mine + 1
+    return None

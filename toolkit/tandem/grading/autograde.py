@@ -287,6 +287,8 @@ def grade(
     )
     config = _plain(api.config)
     execute = config.setdefault("Execute", {})
+    if options.cell_timeout is not None:  # --cell-timeout overrides the course's setting
+        execute["timeout"] = options.cell_timeout
     # After the last cell the kernel has nothing left to say: stop it at once (papermill's
     # "immediate"), not nbclient's polite shutdown, which costs ~0.5 s per submission.
     execute.setdefault("shutdown_kernel", "immediate")

@@ -24,7 +24,13 @@ from numpy.typing import NDArray
 from tandem.curriculum.manifest import Program, Role, load_program
 from tandem.errors import RosterError
 from tandem.fsutil import atomic_write_text
-from tandem.people.profiles import HIGHEST_RATING, LOWEST_RATING, MatchingProfile, read_profiles
+from tandem.people.profiles import (
+    HIGHEST_RATING,
+    LOWEST_RATING,
+    RATING_PREFIX,
+    MatchingProfile,
+    read_profiles,
+)
 from tandem.people.roster import Pair, Participant, load_roster, pair_id
 
 SameDepartment = Literal["allowed", "avoid", "forbid"]
@@ -226,12 +232,31 @@ def match(
     ``source`` (the roster's path) is named in errors. Raises :class:`RosterError`.
     """
     path = Path(source) if source is not None else None
+    _check_rule(same_department)
+    profiles = read_profiles(participants, program, source=path)
+    return match_profiles(profiles, program, same_department=same_department, source=path)
+
+
+def _check_rule(same_department: str) -> None:
     if same_department not in SAME_DEPARTMENT_RULES:
         raise RosterError(
             f"same_department must be one of {', '.join(SAME_DEPARTMENT_RULES)}, "
             f"not {same_department!r}"
         )
-    profiles = read_profiles(participants, program, source=path)
+
+
+def match_profiles(
+    profiles: Sequence[MatchingProfile],
+    program: Program,
+    *,
+    same_department: SameDepartment = "allowed",
+    source: Path | None = None,
+) -> MatchResult:
+    """:func:`match` on profiles already read (e.g. a running cohort's unpaired people,
+    read with everyone else so that their rules may name them). Either side may be empty:
+    then no pair is made and everyone is listed as unmatched, with the reason."""
+    _check_rule(same_department)
+    profiles = sorted(profiles, key=lambda p: p.id)
     juniors = [p for p in profiles if p.role == "junior"]
     seniors = [p for p in profiles if p.role == "senior"]
     places = [k for k, s in enumerate(seniors) for _ in range(min(s.capacity, len(juniors)))]
@@ -241,7 +266,7 @@ def match(
     cross = ~same if same_department == "avoid" else np.zeros(same.shape, dtype=bool)
     max_pairs = min(len(juniors), len(places))
     max_score = (HIGHEST_RATING - LOWEST_RATING) * len(program.competencies)
-    weights = _weights(scores, cross, allowed, max_pairs, max_score, path)
+    weights = _weights(scores, cross, allowed, max_pairs, max_score, source)
     chosen = sorted((j, places[slot]) for j, slot in _solve(weights[:, places]))
     made: list[PairScore] = []
     for j, k in chosen:
@@ -303,6 +328,8 @@ def _reason(
     same_department: SameDepartment,
 ) -> str:
     other_role = "senior" if person.role == "junior" else "junior"
+    if not others:
+        return f"there is no {other_role} to pair them with"
     by_rule: dict[str, list[str]] = {}
     possible = []
     for other in others:
@@ -341,6 +368,44 @@ def _unmatched(
         for p in group
         if p.id not in paired
     ]
+
+
+# --- rules kept with a cohort ---------------------------------------------------------------
+
+KEPT_COLUMNS = ("manager_id", "avoid")
+"""The rule columns a cohort keeps, besides every ``rate_`` column (capacity is not kept:
+a cohort holds one pair per person)."""
+
+
+def kept_columns(extra: Mapping[str, str]) -> dict[str, str]:
+    """The non-blank rating and rule columns of a roster row: what matching needs later."""
+    return {
+        column: value
+        for column, value in sorted(extra.items())
+        if (column.startswith(RATING_PREFIX) or column in KEPT_COLUMNS) and value.strip()
+    }
+
+
+def pair_conflicts(
+    pairs: Iterable[Pair],
+    participants: Iterable[Participant],
+    program: Program,
+    *,
+    same_department: SameDepartment = "allowed",
+    source: Path | str | None = None,
+) -> list[str]:
+    """Each given pair that breaks a hard rule, as ``pair-03: j1 & s1 (manager or direct
+    report)``; empty when every pair keeps the rules."""
+    _check_rule(same_department)
+    path = Path(source) if source is not None else None
+    profiles = {p.id: p for p in read_profiles(participants, program, source=path)}
+    broken = []
+    for pair in pairs:
+        found = conflicts(profiles[pair.junior], profiles[pair.senior], same_department)
+        if found:
+            rules = ", ".join(RULE_NAMES[rule] for rule in found)
+            broken.append(f"{pair.id}: {pair.junior} & {pair.senior} ({rules})")
+    return broken
 
 
 # --- files ------------------------------------------------------------------------------------

@@ -36,12 +36,49 @@ class Participant(BaseModel):
 
     @property
     def first_name(self) -> str:
-        return self.name.split(" ", 1)[0]
+        """The given name, for nbgrader (formgrader shows "last, first")."""
+        return name_parts(self.name)[0]
 
     @property
     def last_name(self) -> str:
-        parts = self.name.split(" ", 1)
-        return parts[1] if len(parts) > 1 else ""
+        """The family name, for nbgrader; "" for a one-word name."""
+        return name_parts(self.name)[1]
+
+
+def _family_first(text: str) -> bool:
+    """Names in Chinese, Japanese or Korean script are written family name first."""
+    return bool(text) and any(
+        start <= ord(text[0]) <= end
+        for start, end in ((0x3040, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
+    )
+
+
+def name_parts(name: str) -> tuple[str, str]:
+    """(given, family) as people write their names: "Eva Lindqvist" and "Lindqvist, Eva"
+    give ("Eva", "Lindqvist"); "王芳" is family name first ("芳", "王"), with a spelling in
+    another script beside each part ("王芳 (Wang Fang)": "芳 (Fang)", "王 (Wang)"); any
+    other aside in brackets stays with the given name ("Robert (Bob) Smith")."""
+    text = " ".join(name.split())
+    aside = ""
+    if (opened := text.find("(")) != -1 and (closed := text.find(")", opened)) != -1:
+        aside = text[opened + 1 : closed].strip()
+        text = " ".join((text[:opened] + text[closed + 1 :]).split())
+    if "," in text:
+        family, given = (part.strip() for part in text.split(",", 1))
+    elif _family_first(text):
+        if " " in text:
+            family, given = text.split(" ", 1)
+        else:  # one or, in a four-character name, two characters of family name
+            cut = 2 if len(text) >= 4 else 1
+            family, given = text[:cut], text[cut:]
+    else:
+        given, _, family = text.partition(" ")
+    if aside:
+        spelled = aside.split()
+        if _family_first(text) and len(spelled) == 2 and given and family:
+            return f"{given} ({spelled[1]})", f"{family} ({spelled[0]})"
+        given = f"{given} ({aside})" if given else f"({aside})"
+    return given, family
 
 
 class Pair(BaseModel):

@@ -157,6 +157,17 @@ def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
     return jobs
 
 
+def _in_workspace(problem: TandemError, root: Path) -> str:
+    """A problem as the facilitator reads it on the site: its file named relative to the
+    workspace (``submitted/j1/m1/checkin.json``), not by where the workspace lies on disk."""
+    base = root.resolve()
+    path = problem.path.resolve() if problem.path is not None else None
+    if path is None or not path.is_relative_to(base):
+        return str(problem)
+    where = f" ({problem.where})" if problem.where else ""
+    return f"{path.relative_to(base).as_posix()}{where}: {problem.message}"
+
+
 def _list(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
 
@@ -191,7 +202,8 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
     if data.checkin_problems:
         body.append(
             "<h2>Check-ins skipped</h2><p>These check-in files could not be read; "
-            "the rest of the data is used.</p>" + _list([str(p) for p in data.checkin_problems])
+            "the rest of the data is used.</p>"
+            + _list([_in_workspace(p, data.sites.root.parent) for p in data.checkin_problems])
         )
     atomic_write_text(
         site / "index.html",

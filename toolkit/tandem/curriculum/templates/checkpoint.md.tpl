@@ -1,54 +1,97 @@
 %% md intro
 # Checkpoint: {title}
 
-> **TODO (author):** replace this example with 3-5 autograded tasks on the module's
-> competencies and one written answer, set in a realistic working scenario, then delete this
-> note (see `docs/authoring-modules.md`).
+> **TODO (author):** replace these examples with 3-5 questions on the module's
+> competencies (choose, type a number, put in order, sort, match) and one written answer,
+> set in a realistic working scenario, then delete this note (see
+> `docs/authoring-modules.md`, *Question kinds*).
 
-TODO: the scenario in two or three sentences. `example.csv` holds weekly service requests,
-and how many were resolved, for two teams.
+TODO: the scenario in two or three sentences. The table below (`example.csv`) holds weekly
+service requests, and how many were resolved, for two teams.
 
-Complete the function below: replace `raise NotImplementedError()` with your code, then run
-the test cell underneath. Passing the visible tests is a good sign; hidden tests check edge
-cases such as zero requests and missing values. Task 2 is a short written answer.
+Answer each question by clicking or typing in the controls under it: your answers are saved
+as you go and sent with your submission. No code is needed. Task 4 is a short written
+answer.
 
-Allow about {exercise_minutes} minutes. Your partner may help with Python syntax; the
-decisions are yours.
+Allow about {exercise_minutes} minutes. The decisions are yours; your partner may help you
+read the table.
 %% code setup
-import math
-
 import pandas as pd
+
+from tandem.questions import answered, check, choice, number, order
 
 example = pd.read_csv("example.csv")
 example
 %% md task1_instructions
-## Task 1: Resolution rate (3 points)
-
-Write `resolution_rate(resolved, requests)`. It returns resolved / requests as a `float`.
-
-Return `float("nan")` when the rate cannot be calculated: `requests` is 0, or either input
-is missing (`None` or `NaN`). Hint: `pd.isna(x)` is `True` for both.
-%% code resolution_rate solution
-def resolution_rate(resolved, requests):
-    """Return resolved / requests, or NaN if undefined."""
+## Task 1: Reading the table (2 points)
+%% code week2_west solution
+@choice(
+    "week2_west",
+    "Why can we not calculate Team West's resolution rate for week 2?",
+    [
+        "West had no requests that week",
+        "The number of resolved requests is missing",
+        "West resolved more requests than it received",
+    ],
+)
+def answer_1():
     ### BEGIN SOLUTION
-    if pd.isna(resolved) or pd.isna(requests) or requests <= 0:
-        return float("nan")
-    return float(resolved / requests)
+    return "The number of resolved requests is missing"
     ### END SOLUTION
-%% code test_resolution_rate points=3
-assert math.isclose(resolution_rate(18, 20), 0.9)
-assert isinstance(resolution_rate(27, 30), float)
+%% code test_week2_west points=2
+answered("week2_west")
 ### BEGIN HIDDEN TESTS
-assert resolution_rate(0, 25) == 0.0
-assert math.isnan(resolution_rate(0, 0))
-assert math.isnan(resolution_rate(None, 16))
-assert math.isnan(resolution_rate(5, float("nan")))
-rates = example.apply(lambda r: resolution_rate(r["resolved"], r["requests"]), axis=1)
-assert rates.notna().sum() == 4
+check("week2_west", "The number of resolved requests is missing")
 ### END HIDDEN TESTS
-%% md task2_question
-## Task 2: Before acting on a number (2 points, marked by your facilitator)
+%% md task2_instructions
+## Task 2: A resolution rate (2 points)
+
+The resolution rate is resolved requests divided by requests, as a percentage.
+%% code east_week3 solution
+@number("east_week3", "What was Team East's resolution rate in week 3, in percent?")
+def answer_2():
+    ### BEGIN SOLUTION
+    return 90
+    ### END SOLUTION
+%% code test_east_week3 points=2
+answered("east_week3")
+### BEGIN HIDDEN TESTS
+check("east_week3", 90, tolerance=0.5)
+### END HIDDEN TESTS
+%% md task3_instructions
+## Task 3: Before changing how work is shared (1 point)
+%% code steps solution
+@order(
+    "steps",
+    "Put these steps in the order you would take them, first step first.",
+    [
+        "Tell both teams about the decision",
+        "Compare more weeks of data",
+        "Decide whether to move work",
+    ],
+)
+def answer_3():
+    ### BEGIN SOLUTION
+    return [
+        "Compare more weeks of data",
+        "Decide whether to move work",
+        "Tell both teams about the decision",
+    ]
+    ### END SOLUTION
+%% code test_steps points=1
+answered("steps")
+### BEGIN HIDDEN TESTS
+check(
+    "steps",
+    [
+        "Compare more weeks of data",
+        "Decide whether to move work",
+        "Tell both teams about the decision",
+    ],
+)
+### END HIDDEN TESTS
+%% md task4_question
+## Task 4: Before acting on a number (2 points, marked by your facilitator)
 
 TODO: replace with a question that asks for a judgement at work, in 80 to 150 words.
 
