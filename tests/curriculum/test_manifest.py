@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -203,3 +204,141 @@ def test_every_checkpoint_has_tests_with_hidden_cases_and_one_written_answer(
     assert "rubric" in cells[index - 1].source.lower()
     data = list(path.parent.glob("*.csv"))
     assert data and all(p.stat().st_size < 20_000 for p in data)  # small, shipped
+
+
+def test_a_title_or_objective_still_reading_todo_fails_validation(tiny_programme: Path) -> None:
+    _edit_manifest(
+        tiny_programme,
+        lambda d: _module(d).update(title="TODO: name it", objectives=["TODO: what they learn"]),
+    )
+    with pytest.raises(ValidationFailed) as failed:
+        validate_program(tiny_programme)
+    assert [(p.where, p.message) for p in failed.value.problems] == [
+        (
+            "sessions[0].modules[0].title",
+            "still a placeholder: 'TODO: name it': write the real text",
+        ),
+        (
+            "sessions[0].modules[0].objectives[0]",
+            "still a placeholder: 'TODO: what they learn': write the real text",
+        ),
+    ]
+
+
+def test_without_a_curriculum_here_the_message_says_how_to_point_at_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ..factories import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    for argv in (["validate"], ["new-module", "t9-x", "--track", "tech"]):
+        code, _, err = run_cli(argv, capsys)
+        assert code == 1
+        assert "--curriculum" in err and "TANDEM_CURRICULUM" in err, err
+    monkeypatch.setenv("TANDEM_CURRICULUM", str(tmp_path / "moved.yml"))
+    code, _, err = run_cli(["validate"], capsys)
+    assert "moved.yml: manifest not found (from $TANDEM_CURRICULUM)" in err
+
+
+def test_a_cohort_finds_its_curriculum_from_anywhere(
+    cohort_at: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cohort.yml records the curriculum: as an absolute path (what cohort init writes),
+    or relative to the cohort's folder (a cohort kept beside its programme), never
+    relative to where the command runs."""
+    ws = cohort_at("initialised")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert ws.program().title
+    cohort_yml = ws.root / "cohort.yml"
+    data = yaml.safe_load(cohort_yml.read_text())
+    data["curriculum"] = "../programme/curriculum/program.yml"
+    cohort_yml.write_text(yaml.safe_dump(data))
+    assert ws.program().manifest.resolve() == (tmp_path / "programme/curriculum/program.yml")
+    data["curriculum"] = str(tmp_path / "gone" / "program.yml")
+    cohort_yml.write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError) as moved:
+        ws.program()
+    assert str(moved.value) == (
+        f"{cohort_yml} (curriculum): the curriculum this cohort was made from is not at "
+        f"{tmp_path / 'gone' / 'program.yml'}: put it back, or set 'curriculum' to the "
+        "program.yml it uses now"
+    )
+
+
+def test_objectives_take_ids_and_plain_strings_stay_valid(tiny_programme: Path) -> None:
+    _edit_manifest(
+        tiny_programme,
+        lambda d: _module(d).update(
+            objectives=[{"id": "read-a-chart", "text": "Read a chart"}, "Explain a trend"]
+        ),
+    )
+    module = validate_program(tiny_programme).modules[0]
+    assert [(o.id, o.text) for o in module.objectives] == [
+        ("read-a-chart", "Read a chart"),
+        (None, "Explain a trend"),
+    ]
+    assert module.objective("read-a-chart").text == "Read a chart"
+    with pytest.raises(ManifestError, match="no objective 'nope' \\(known: read-a-chart\\)"):
+        module.objective("nope")
+
+
+@pytest.mark.parametrize(
+    ("objectives", "where", "message"),
+    [
+        (
+            [{"id": "chart", "text": "Read a chart"}, {"id": "chart", "text": "Draw one"}],
+            "sessions[0].modules[0].objectives",
+            "objective id 'chart' is used twice in this module",
+        ),
+        (
+            [{"id": "Read A Chart", "text": "Read a chart"}],
+            "sessions[0].modules[0].objectives[0].id",
+            "'Read A Chart' is not an id",
+        ),
+        (
+            [{"id": "chart"}],
+            "sessions[0].modules[0].objectives[0].text",
+            "Field required",
+        ),
+    ],
+    ids=["duplicate-id", "not-a-slug", "no-text"],
+)
+def test_validate_refuses_a_bad_objective_naming_the_field(
+    tiny_programme: Path, objectives: list[Any], where: str, message: str
+) -> None:
+    _edit_manifest(tiny_programme, lambda d: _module(d).update(objectives=objectives))
+    with pytest.raises(ManifestError) as info:
+        validate_program(tiny_programme)
+    assert info.value.where == where
+    assert message in info.value.message
+
+
+def test_every_shipped_objective_has_an_id() -> None:
+    for module in PROGRAM.modules:
+        assert all(o.id for o in module.objectives), module.id
+
+
+def test_a_scaffolded_objective_is_a_plain_string_the_schema_accepts(
+    tiny_programme: Path,
+) -> None:
+    from tandem.curriculum.scaffold import new_module
+
+    new_module(tiny_programme, "t9-sheets", "tech")
+    added = load_program(tiny_programme).module("t9-sheets")
+    assert added.objectives[0].id is None and added.objectives[0].text.startswith("TODO")
+
+
+def test_an_answers_file_left_in_an_exercise_is_refused(tiny_programme: Path) -> None:
+    """It would be released to every learner and copied over their answers at grading."""
+    from tandem.curriculum.manifest import ANSWERS_FILE
+    from tandem.notebook import questions
+
+    assert questions.ANSWERS_FILE == ANSWERS_FILE
+    stray = tiny_programme.parent.parent / "exercises" / "tiny-tech" / ANSWERS_FILE
+    stray.write_text('{"q1": "B"}')
+    with pytest.raises(ValidationFailed, match="answers file in the exercise"):
+        validate_program(tiny_programme, placeholders=True)
+    stray.unlink()
+    validate_program(tiny_programme, placeholders=True)

@@ -51,13 +51,32 @@ class Competency(_Frozen):
         return _check_slug(value)
 
 
+class Objective(_Frozen):
+    """What the learner can do afterwards. ``id`` (a slug, unique within its module) is
+    what a graded item names to say which objective it tests; a plain string in
+    ``program.yml`` is an objective without an id."""
+
+    id: str | None = None
+    text: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        return None if value is None else _check_slug(value)
+
+
 class Module(_Frozen):
     id: str
     track: Track
     lead: Role
     title: str
     minutes: Minutes
-    objectives: tuple[str, ...] = Field(min_length=1)
+    objectives: tuple[Objective, ...] = Field(min_length=1)
     competencies: tuple[str, ...] = Field(min_length=1)
     lesson: str
     lesson_data: tuple[str, ...] = ()
@@ -74,6 +93,24 @@ class Module(_Frozen):
         if self.lead != expected:
             raise ValueError(f"a {self.track} module is led by the {expected}, not the {self.lead}")
         return self
+
+    @field_validator("objectives")
+    @classmethod
+    def _objective_ids_unique(cls, value: tuple[Objective, ...]) -> tuple[Objective, ...]:
+        ids = [o.id for o in value if o.id is not None]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"objective id {repeated[0]!r} is used twice in this module")
+        return value
+
+    def objective(self, objective_id: str) -> Objective:
+        for objective in self.objectives:
+            if objective.id == objective_id:
+                return objective
+        known = ", ".join(o.id for o in self.objectives if o.id) or "none"
+        raise ManifestError(
+            f"module {self.id!r} has no objective {objective_id!r} (known: {known})"
+        )
 
     @property
     def learner(self) -> Role:
@@ -184,6 +221,41 @@ def default_manifest(start: Path | None = None) -> Path:
     return (start or Path.cwd()) / "curriculum" / "program.yml"
 
 
+def cohort_manifest(recorded: str, cohort_file: Path) -> Path:
+    """The manifest a cohort was made from, as its ``cohort.yml`` records it (a relative
+    path is relative to the cohort's folder): never the current directory's, so commands
+    on a cohort run from anywhere."""
+    path = Path(recorded).expanduser()
+    if not path.is_absolute():
+        path = cohort_file.parent / path
+    if not path.is_file():
+        raise ManifestError(
+            f"the curriculum this cohort was made from is not at {path}: put it back, "
+            "or set 'curriculum' to the program.yml it uses now",
+            path=cohort_file,
+            where="curriculum",
+        )
+    return path
+
+
+def manifest_not_found(path: Path) -> ManifestError:
+    """Manifest not found, saying how to point at a curriculum when the user named none
+    (the default place, or ``$TANDEM_CURRICULUM``'s)."""
+    if path != default_manifest():
+        return ManifestError("manifest not found", path=path)
+    if os.environ.get(DEFAULT_MANIFEST_ENV):
+        return ManifestError(
+            f"manifest not found (from ${DEFAULT_MANIFEST_ENV}): set it to a program.yml, "
+            "or give --curriculum PATH",
+            path=path,
+        )
+    return ManifestError(
+        "manifest not found: run Tandem in the folder that holds curriculum/, give "
+        f"--curriculum PATH/program.yml, or set {DEFAULT_MANIFEST_ENV}=PATH/program.yml",
+        path=path,
+    )
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -195,7 +267,7 @@ def load_program(manifest: Path | str | None = None) -> Program:
     """Read and validate a manifest; raise :class:`ManifestError` naming the field."""
     path = Path(manifest) if manifest is not None else default_manifest()
     if not path.is_file():
-        raise ManifestError("manifest not found", path=path)
+        raise manifest_not_found(path)
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -345,12 +417,48 @@ def _module_problems(program: Program, module: Module) -> Iterator[TandemError]:
         )
     for notebook in notebooks:
         yield from check_exercise(notebook)
+    answers = exercise / ANSWERS_FILE
+    if answers.exists():
+        yield NotebookError(
+            "an answers file in the exercise would be released to every learner and "
+            "overwrite their answers at grading: delete it",
+            path=answers,
+            where=f"module {module.id}: exercise",
+        )
 
 
-def validate_program(manifest: Path | str | None = None) -> Program:
-    """Load the manifest and check every file it names; raise listing every problem."""
+_PLACEHOLDER = re.compile(r"\bTODO\b")
+#: Where the question controls keep a learner's answers (:mod:`tandem.notebook.questions`).
+ANSWERS_FILE = "tandem_answers.json"
+
+
+def _placeholders(program: Program) -> Iterator[TandemError]:
+    """Text still holding a ``TODO`` (what ``tandem new-module`` writes for you to fill in)."""
+    texts: list[tuple[str, str]] = [("title", program.title)]
+    texts += [(f"competencies.{c.id}.title", c.title) for c in program.competencies]
+    for s, session in enumerate(program.sessions):
+        texts.append((f"sessions[{s}].title", session.title))
+        for m, module in enumerate(session.modules):
+            where = f"sessions[{s}].modules[{m}]"
+            texts.append((f"{where}.title", module.title))
+            texts += [(f"{where}.objectives[{o}]", t.text) for o, t in enumerate(module.objectives)]
+    for where, text in texts:
+        if _PLACEHOLDER.search(text):
+            yield ManifestError(
+                f"still a placeholder: {text!r}: write the real text",
+                path=program.manifest,
+                where=where,
+            )
+
+
+def validate_program(manifest: Path | str | None = None, *, placeholders: bool = False) -> Program:
+    """Load the manifest and check every file it names; raise listing every problem.
+
+    A title or objective still reading ``TODO`` is a problem, unless ``placeholders``
+    (a module just scaffolded, before its author fills it in)."""
     program = load_program(manifest)
-    problems = [p for m in program.modules for p in _module_problems(program, m)]
+    problems = [] if placeholders else list(_placeholders(program))
+    problems += [p for m in program.modules for p in _module_problems(program, m)]
     if problems:
         raise ValidationFailed(problems)
     return program
