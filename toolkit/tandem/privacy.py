@@ -33,7 +33,7 @@ from tandem.cohort.exchange import read_checkins
 from tandem.cohort.workspace import Workspace, refresh_contexts
 from tandem.errors import CohortError
 from tandem.fsutil import atomic_write_json, check_id
-from tandem.grading.checkpoints import read_score
+from tandem.grading.scores import ScoreBook, read_book
 from tandem.notebook.checkin import CONTEXT_FILE
 from tandem.notebook.store import Store
 from tandem.reports.export import (
@@ -76,6 +76,7 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
     checkins, scores, files = {}, {}, []
     grades: dict[str, Any] = {}
     received: dict[str, Any] = {}
+    book = read_book(ws, cohort, [m.id for m in modules], [participant], cells=True)
     for module in modules:
         found, _ = read_checkins(ws, cohort, module.id)
         if participant in found:
@@ -85,10 +86,10 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
             feedback = found[learner].feedback if learner in found else None
             if feedback is not None:
                 received[module.id] = {"from": learner, **feedback.model_dump()}
-        detail = _gradebook_detail(ws, cohort, module.id, participant)
+        detail = _gradebook_detail(book, module.id, participant)
         if detail is not None:
             grades[module.id] = detail
-        score = read_score(ws, cohort, module.id, participant)
+        score = book.score(module.id, participant)
         if score is not None:
             scores[module.id] = {
                 "autograded": score.auto_score,
@@ -113,44 +114,36 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
     }
 
 
-def _gradebook_detail(
-    ws: Workspace, cohort: Any, module_id: str, participant: str
-) -> dict[str, Any] | None:
+def _gradebook_detail(book: ScoreBook, module_id: str, participant: str) -> dict[str, Any] | None:
     """Every graded cell of a submission (scores as autograded and as graded by hand) and
     every comment the facilitator or the autograder left, as the gradebook holds them."""
-    from nbgrader.api import MissingEntry
-
-    with ws.gradebook(cohort) as gradebook:
-        try:
-            submission = gradebook.find_submission(module_id, participant)
-        except MissingEntry:
-            return None
-        cells, comments = [], []
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                cells.append(
-                    {
-                        "notebook": notebook.name,
-                        "cell": grade.name,
-                        "type": grade.cell_type,
-                        "auto_score": grade.auto_score,
-                        "manual_score": grade.manual_score,
-                        "extra_credit": grade.extra_credit,
-                        "max_score": grade.max_score,
-                        "needs_manual_grade": grade.needs_manual_grade,
-                    }
-                )
-            for comment in notebook.comments:
-                if comment.manual_comment or comment.auto_comment:
-                    comments.append(
-                        {
-                            "notebook": notebook.name,
-                            "cell": comment.name,
-                            "manual_comment": comment.manual_comment,
-                            "auto_comment": comment.auto_comment,
-                        }
-                    )
-        return {"cells": cells, "comments": comments}
+    key = (module_id, participant)
+    if key not in book.cells:
+        return None
+    cells = [
+        {
+            "notebook": grade.notebook,
+            "cell": grade.cell,
+            "type": grade.cell_type,
+            "auto_score": grade.auto_score,
+            "manual_score": grade.manual_score,
+            "extra_credit": grade.extra_credit,
+            "max_score": grade.max_score,
+            "needs_manual_grade": grade.needs_manual_grade,
+        }
+        for grade in book.cells[key]
+    ]
+    comments = [
+        {
+            "notebook": comment.notebook,
+            "cell": comment.cell,
+            "manual_comment": comment.manual_comment,
+            "auto_comment": comment.auto_comment,
+        }
+        for comment in book.comments.get(key, [])
+        if comment.manual_comment or comment.auto_comment
+    ]
+    return {"cells": cells, "comments": comments}
 
 
 def erase_participant(

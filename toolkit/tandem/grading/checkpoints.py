@@ -5,10 +5,18 @@ counted. Submissions are scrubbed of saved widget state and validated first, eac
 on its own: a checkpoint notebook that is not valid nbformat sends the submission to
 ``quarantine/`` with the reason, never graded silently; any other damaged notebook (the
 lesson) is moved to ``quarantine/`` alone, and the checkpoint is graded.
+
+Grading again never throws a grader's work away: only submissions new or changed since
+their last autograde are graded (their checksum is kept in
+``autograded/<participant>/.graded-<module>.json``); an unchanged one keeps its grade and
+its grades by hand, even when regraded with ``force``. A submission that changed after it
+was graded by hand is listed by :func:`changed_after_grading`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -24,28 +32,12 @@ from tandem.curriculum.manifest import Module
 from tandem.engine.batch import RunOptions
 from tandem.engine.executors import Executor
 from tandem.fsutil import atomic_write_json, atomic_write_text, check_id
+from tandem.grading.scores import Key, Score, ScoreBook, read_book, read_scores
 from tandem.grading.unfinished import Unfinished, unfinished
 
 Status = Literal["graded", "missing", "failed", "quarantined"]
-
-
-@dataclass(frozen=True)
-class Score:
-    """A learner's checkpoint score as the gradebook holds it."""
-
-    auto_score: float
-    auto_max: float
-    manual_score: float | None
-    manual_max: float
-    manual_pending: bool
-    late: bool = False
-    #: nbgrader's late penalty (points taken off the total), when the cohort chose one.
-    #: Mastery in reports uses the scores before it: the penalty is about punctuality.
-    penalty: float = 0.0
-
-    @property
-    def auto_percent(self) -> float:
-        return 100.0 * self.auto_score / self.auto_max if self.auto_max else 0.0
+#: a submission since its last autograde: never graded, changed, or the same
+Change = Literal["new", "changed", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +50,9 @@ class CheckpointResult:
     error: str | None = None
     seconds: float = 0.0
     note: str | None = None  # e.g. a kernel that died once and was run again
+    #: graded before and not changed since: its grade (and any grade by hand) kept as it
+    #: was, not graded again (``force`` regrades it)
+    unchanged: bool = False
 
 
 @contextmanager
@@ -86,7 +81,11 @@ def unfinished_grading(ws: Workspace, cohort: Cohort, modules: list[Module]) -> 
 
 def read_score(ws: Workspace, cohort: Cohort, module_id: str, participant_id: str) -> Score | None:
     """The score for one learner on one module, or None if not graded. A grade counts only
-    once its grading run finished: rows of an unfinished run are never read as a score."""
+    once its grading run finished: rows of an unfinished run are never read as a score.
+
+    One checkpoint through nbgrader's ORM (about a dozen statements): a command over a
+    cohort reads every score at once with :func:`tandem.grading.scores.read_book`, which
+    gives the same values (``tests/grading/test_scores.py`` holds them to it)."""
     if grading_unfinished(ws, module_id, participant_id) is not None:
         return None
     score = _gradebook_score(ws, cohort, module_id, participant_id)
@@ -199,16 +198,132 @@ def _checkpoint_problems(
     return problems, aside
 
 
+def graded_record(ws: Workspace, participant_id: str, module_id: str) -> Path:
+    """What Tandem last autograded of a submission (its checksum), beside its autograded
+    folder as the marker of :mod:`tandem.grading.unfinished` is:
+    ``autograded/<participant>/.graded-<module>.json``."""
+    folder = ws.folder("autograded") / check_id(participant_id)
+    return folder / f".graded-{check_id(module_id)}.json"
+
+
+def submission_checksum(folder: Path) -> str:
+    """sha256 over a submission's notebooks and nbgrader's ``timestamp.txt``, by name."""
+    digest = hashlib.sha256()
+    for path in sorted([*folder.glob("*.ipynb"), folder / "timestamp.txt"]):
+        if path.is_file():
+            digest.update(path.name.encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _recorded_checksum(path: Path) -> str | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    checksum = record.get("checksum") if isinstance(record, dict) else None
+    return checksum if isinstance(checksum, str) else None
+
+
+def _write_record(path: Path, checksum: str) -> None:
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    atomic_write_json(path, {"checksum": checksum, "graded": stamp})
+
+
+def _graded_after_submitted(ws: Workspace, folder: Path, dest: Path, module_id: str) -> bool:
+    """For a submission autograded before Tandem kept checksums: every checkpoint's
+    autograded notebook is newer than the submission (its files and its timestamp)."""
+    from nbgrader.utils import parse_utc
+
+    names = [p.name for p in (ws.folder("source") / module_id).glob("*.ipynb")]
+    graded = [dest / name for name in names]
+    if not graded or not all(p.is_file() for p in graded):
+        return False
+    oldest = min(p.stat().st_mtime for p in graded)
+    files = [*folder.glob("*.ipynb"), folder / "timestamp.txt"]
+    newest = max((p.stat().st_mtime for p in files if p.is_file()), default=0.0)
+    stamp = folder / "timestamp.txt"
+    if stamp.is_file():
+        try:
+            newest = max(newest, parse_utc(stamp.read_text().strip()).timestamp())
+        except (ValueError, OverflowError):
+            return False
+    return oldest > newest
+
+
+def submission_change(ws: Workspace, module_id: str, participant_id: str) -> Change:
+    """Whether a learner's submission is new, changed or unchanged since Tandem last
+    autograded it (by its checksum; for one graded before checksums were kept, by time)."""
+    folder = ws.submission_dir(participant_id, module_id)
+    recorded = _recorded_checksum(graded_record(ws, participant_id, module_id))
+    if recorded is not None:
+        return "unchanged" if recorded == submission_checksum(folder) else "changed"
+    dest = ws.folder("autograded") / check_id(participant_id) / check_id(module_id)
+    if not dest.is_dir():
+        return "new"
+    return "unchanged" if _graded_after_submitted(ws, folder, dest, module_id) else "changed"
+
+
+def _hand_grades(book: ScoreBook, key: Key) -> dict[tuple[str, str], float]:
+    """A submission's grades given by hand: (notebook, cell) -> points."""
+    return {
+        (c.notebook, c.cell): c.manual_score
+        for c in book.cells.get(key, [])
+        if c.manual_score is not None and not c.needs_manual_grade
+    }
+
+
+def _keep_hand_grades(
+    ws: Workspace, cohort: Cohort, kept: dict[Key, dict[tuple[str, str], float]]
+) -> None:
+    """nbgrader asks for a grade by hand again on every cell it re-autogrades that had one;
+    for a submission that did not change, the grade given stands."""
+    if not kept:
+        return
+    with ws.gradebook(cohort) as gradebook:
+        for (module_id, participant_id), cells in kept.items():
+            for (notebook, cell), points in cells.items():
+                grade = gradebook.find_grade(cell, notebook, module_id, participant_id)
+                if grade.manual_score == points and grade.needs_manual_grade:
+                    grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+def changed_after_grading(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[Key]:
+    """Learners' submissions graded by hand that changed since: not autograded again yet
+    (their checksum is not the one autograded), or autograded again with the grade by hand
+    kept by nbgrader for the facilitator to confirm or change in formgrader."""
+    book = read_book(ws, cohort, [m.id for m in modules], cells=True)
+    found = []
+    for module in modules:
+        for _, learner in cohort.learners(module):
+            key = (module.id, learner)
+            by_hand = [c for c in book.cells.get(key, []) if c.manual_score is not None]
+            if not by_hand or key in book.unfinished:
+                continue
+            if any(c.needs_manual_grade for c in by_hand) or (
+                ws.submission_dir(learner, module.id).is_dir()
+                and submission_change(ws, module.id, learner) == "changed"
+            ):
+                found.append(key)
+    return found
+
+
 def grade_modules(
     ws: Workspace,
     cohort: Cohort,
     modules: list[Module],
     options: RunOptions | None = None,
     executor: Executor | None = None,
+    *,
+    force: bool = False,
 ) -> list[CheckpointResult]:
-    """Autograde every learner's submission of ``modules`` in parallel, isolated kernels.
+    """Autograde every learner's submission of ``modules`` that is new or changed since
+    its last autograde (``force``: every one) in parallel, isolated kernels.
 
-    Invalid notebooks are quarantined with the reason; one failure never stops the rest.
+    An unchanged submission keeps its grade, and every grade given by hand stands, even
+    with ``force``. Invalid notebooks are quarantined with the reason; one failure never
+    stops the rest.
     """
     from tandem.grading.autograde import grade
 
@@ -216,6 +331,9 @@ def grade_modules(
     todo: list[tuple[str, str]] = []
     pairs: dict[tuple[str, str], str] = {}
     set_aside: dict[tuple[str, str], list[str]] = {}
+    checksums: dict[Key, str] = {}
+    kept: dict[Key, dict[tuple[str, str], float]] = {}
+    before = read_book(ws, cohort, [m.id for m in modules], cells=True)
     for module in modules:
         for pair, learner in cohort.learners(module):
             key = (module.id, learner)
@@ -229,14 +347,38 @@ def grade_modules(
             if problems:
                 reason = f"{folder}: " + "; ".join(problems)
                 quarantine(ws, folder, learner, module.id, reason)
+                graded_record(ws, learner, module.id).unlink(missing_ok=True)
                 results[key] = CheckpointResult(
                     module.id, learner, pair.id, "quarantined", error=reason
                 )
                 continue
+            same = submission_change(ws, module.id, learner) == "unchanged"
+            score = before.score(module.id, learner)
+            autograded = (ws.folder("autograded") / learner / module.id).is_dir()
+            if same and score is not None and autograded and not force:
+                record = graded_record(ws, learner, module.id)
+                if not record.is_file():  # graded before checksums were kept: keep one now
+                    _write_record(record, submission_checksum(folder))
+                results[key] = CheckpointResult(
+                    module.id, learner, pair.id, "graded", score=score, unchanged=True
+                )
+                continue
+            if same:
+                kept[key] = _hand_grades(before, key)
+            checksums[key] = submission_checksum(folder)
             todo.append(key)
     if todo:
         with quiet_nbgrader():
             outcomes = grade(ws.nbgrader_api(), todo, options=options, executor=executor)
+        done = {k for k, o in zip(todo, outcomes, strict=True) if o.status == "graded"}
+        _keep_hand_grades(ws, cohort, {k: v for k, v in kept.items() if k in done and v})
+        for key in todo:
+            record = graded_record(ws, key[1], key[0])
+            if key in done:
+                _write_record(record, checksums[key])
+            else:
+                record.unlink(missing_ok=True)
+        scores = read_scores(ws, cohort, {module for module, _ in todo})
         for key, outcome in zip(todo, outcomes, strict=True):
             graded = outcome.status == "graded"
             results[key] = CheckpointResult(
@@ -244,7 +386,7 @@ def grade_modules(
                 key[1],
                 pairs[key],
                 "graded" if graded else "failed",
-                score=read_score(ws, cohort, key[0], key[1]) if graded else None,
+                score=scores.get(key) if graded else None,
                 error=None if graded else outcome.reason,
                 seconds=outcome.seconds,
                 note="; ".join(filter(None, [outcome.note, *set_aside.get(key, [])])) or None,
@@ -266,8 +408,11 @@ def grade_session(
     options: RunOptions | None = None,
     *,
     executor: Executor | None = None,
+    force: bool = False,
 ) -> list[CheckpointResult]:
-    """Autograde both modules of a released session and record the run in ``runs/``."""
+    """Autograde both modules of a released session and record the run in ``runs/``: the
+    submissions new or changed since their last autograde, or with ``force`` every one
+    (:func:`grade_modules`)."""
     ws = Workspace(root)
     with ws.locked():
         cohort = ws.load()
@@ -279,7 +424,7 @@ def grade_session(
             raise GradingError(
                 f"{session_id} has not been released; run 'tandem release' first", path=ws.root
             )
-        results = grade_modules(ws, cohort, list(session.modules), options, executor)
+        results = grade_modules(ws, cohort, list(session.modules), options, executor, force=force)
         atomic_write_json(
             ws.folder("runs") / f"grade-{session_id}.json",
             {

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tandem.cohort.exchange import require_released
 from tandem.cohort.workspace import Workspace
 from tandem.errors import CohortError, TandemError
-from tandem.grading.checkpoints import read_score, unfinished_grading
+from tandem.grading.checkpoints import unfinished_grading
+from tandem.grading.scores import read_scores
 from tandem.grading.unfinished import Unfinished, unfinished_note
 
 
@@ -39,14 +41,16 @@ def release_feedback(root: Path | str, session_id: str, *, force: bool = False) 
     with ws.locked():
         cohort = ws.load()
         program = ws.program(cohort)
+        require_released(root, cohort, program, session_id)
         result = FeedbackResult()
         ready: list[tuple[str, str]] = []
         pending: list[str] = []
         modules = list(program.session(session_id).modules)
         result.unfinished = unfinished_grading(ws, cohort, modules)
+        scores = read_scores(ws, cohort, [m.id for m in modules])
         for module in modules:
             for _, learner in cohort.learners(module):
-                score = read_score(ws, cohort, module.id, learner)
+                score = scores.get((module.id, learner))
                 if score is None:
                     result.not_graded.append((module.id, learner))
                 elif score.manual_pending and not force:

@@ -18,15 +18,25 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from tandem.cohort.workspace import Cohort, Workspace, due_date
+from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.manifest import Module, Program
 from tandem.grading.checkpoints import read_score
+from tandem.grading.scores import ScoreBook, due_dates, read_book
 from tandem.notebook.checkin import CheckIn
 from tandem.people.roster import Pair
 from tandem.reports.suppression import Disclosure, Group, as_disclosure
 
 DIRECTION = {"tech": "seniors learning tech", "management": "juniors learning management"}
-LOW_FEEDBACK = 2  # a teaching score at or below this asks for a conversation
+# Who needs a check-in: what a facilitator would act on, not every 2 out of 5 (a demo of
+# three pairs had every pair listed). A teaching score is low at LOW_FEEDBACK or below; the
+# lead needs a conversation when one score is VERY_LOW_FEEDBACK, or the module's scores
+# average LOW_FEEDBACK_MEAN or less. Self-ratings that fell ask for one when one fell by
+# RATINGS_FELL_BY points or more, or several fell: one point down on one competency is as
+# often a learner seeing the subject more clearly.
+LOW_FEEDBACK = 2
+VERY_LOW_FEEDBACK = 1
+LOW_FEEDBACK_MEAN = 2.5
+RATINGS_FELL_BY = 2
 CONFIDENT_CHANGE = 1.0  # a mean self-rating rise this large counts as growing confidence
 WEAK_EVIDENCE = 60.0  # a mean checkpoint score below this (%) is weak evidence
 STRONG_EVIDENCE = 80.0
@@ -37,9 +47,14 @@ def released_modules(program: Program, cohort: Cohort) -> list[Module]:
 
 
 def checkpoint_status(
-    ws: Workspace, cohort: Cohort, module: Module, learner: str
+    ws: Workspace, cohort: Cohort, module: Module, learner: str, book: ScoreBook | None = None
 ) -> dict[str, Any]:
-    score = read_score(ws, cohort, module.id, learner)
+    """A learner's checkpoint as the reports show it; from ``book`` (the gradebook read once
+    for the whole command, :func:`tandem.grading.scores.read_book`) when given."""
+    if book is not None:
+        score = book.score(module.id, learner)
+    else:
+        score = read_score(ws, cohort, module.id, learner)
     if score is not None:
         return {
             "status": "graded",
@@ -49,6 +64,11 @@ def checkpoint_status(
             "manual_score": score.manual_score,
             "manual_max": score.manual_max,
             "manual_pending": score.manual_pending,
+            # autograded + written = total; no total while a written answer awaits grading
+            "total_score": None
+            if score.manual_pending
+            else score.auto_score + (score.manual_score or 0.0),
+            "total_max": score.auto_max + score.manual_max,
             "late": score.late,
             "penalty": score.penalty,
         }
@@ -61,6 +81,8 @@ def checkpoint_status(
         "manual_score": None,
         "manual_max": None,
         "manual_pending": False,
+        "total_score": None,
+        "total_max": None,
         "late": False,
         "penalty": 0.0,
     }
@@ -89,6 +111,7 @@ def pair_data(
     ws: Workspace, cohort: Cohort, modules: list[Module], checkins: dict[str, dict[str, CheckIn]]
 ) -> list[dict[str, Any]]:
     """Per-pair report data; names the pair's own members only."""
+    book = read_book(ws, cohort, [m.id for m in modules])
     pairs = []
     for pair in cohort.pairs:
         members = {}
@@ -105,7 +128,7 @@ def pair_data(
                     "track": module.track,
                     "learner_role": module.learner,
                     "learner": learner,
-                    **checkpoint_status(ws, cohort, module, learner),
+                    **checkpoint_status(ws, cohort, module, learner, book),
                     **checkin_data(checkins.get(module.id, {}), pair, module),
                 }
             )
@@ -426,35 +449,37 @@ def checkin_list(
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Pairs that need a check-in, each with its reasons: work missing after its due
-    date, low feedback for a lead, self-ratings that fell."""
+    date, low feedback for a lead, self-ratings that fell (the thresholds above)."""
     now = (now or datetime.now(timezone.utc)).replace(tzinfo=None)
     sessions = session_of(program)
     names = {p.id: p.name for p in cohort.participants}
+    dues = due_dates(ws, cohort)
     out = []
     for pair in pairs:
         reasons = []
         for c in pair["checkpoints"]:
-            due = due_date(ws, cohort, c["module"])
+            due = dues.get(c["module"])
             if c["status"] == "missing" and due is not None and due < now:
                 reasons.append(
                     f"{sessions[c['module']]}: {names[c['learner']]} has not "
                     f"submitted {c['title']} (due {due:%d %b %Y})"
                 )
             feedback = c["feedback_to_lead"] or {}
-            low = [
-                f"{aspect} {feedback[aspect]}"
+            scores = {
+                aspect: feedback[aspect]
                 for aspect in ("clarity", "relevance", "pace")
-                if feedback.get(aspect) is not None and feedback[aspect] <= LOW_FEEDBACK
-            ]
-            if low:
+                if feedback.get(aspect) is not None
+            }
+            low = [f"{aspect} {score}" for aspect, score in scores.items() if score <= LOW_FEEDBACK]
+            if scores and (
+                min(scores.values()) <= VERY_LOW_FEEDBACK
+                or sum(scores.values()) / len(scores) <= LOW_FEEDBACK_MEAN
+            ):
                 reasons.append(f"low feedback for the lead of {c['title']}: {', '.join(low)}")
             before, after = c["self_assessment"]["before"], c["self_assessment"]["after"]
-            fell = [
-                f"{k} {before[k]}->{after[k]}"
-                for k in sorted(after)
-                if k in before and after[k] < before[k]
-            ]
-            if fell:
+            drops = {k: before[k] - after[k] for k in sorted(after) if k in before}
+            fell = [f"{k} {before[k]}->{after[k]}" for k, drop in drops.items() if drop > 0]
+            if len(fell) > 1 or any(drop >= RATINGS_FELL_BY for drop in drops.values()):
                 reasons.append(
                     f"{names[c['learner']]}'s self-ratings fell on {c['title']}: {', '.join(fell)}"
                 )

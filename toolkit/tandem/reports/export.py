@@ -15,6 +15,8 @@ learner is graded, as in the reports.
 * ``auto_score``, ``auto_max``: autograded points (empty unless graded)
 * ``written_score``, ``written_max``: points for written answers; the score stays empty
   while ``written_pending`` is true (an answer awaits a grade by hand)
+* ``total_score``, ``total_max``: autograded + written points; the score stays empty
+  while ``written_pending`` is true (no total until every answer is graded)
 * ``late``: submitted after the due date (booleans are ``True``/``False`` in CSV)
 
 ``checkins.<fmt>``: for each participant and released module with a check-in, with
@@ -60,6 +62,7 @@ from tandem.curriculum.manifest import Module, Program
 from tandem.errors import ReportError, UsageError
 from tandem.fsutil import atomic_write_json, atomic_write_text
 from tandem.grading.checkpoints import unfinished_grading
+from tandem.grading.scores import read_book
 from tandem.grading.unfinished import unfinished_note
 from tandem.notebook.checkin import CheckIn
 from tandem.reports.data import checkpoint_status, released_modules, session_of
@@ -82,6 +85,8 @@ SCORE_COLUMNS = (
     "written_score",
     "written_max",
     "written_pending",
+    "total_score",
+    "total_max",
     "late",
 )
 CHECKIN_COLUMNS = (
@@ -134,11 +139,12 @@ def json_text(columns: Sequence[str], rows: list[Row]) -> str:
 def score_rows(ws: Workspace, cohort: Cohort, program: Program, modules: list[Module]) -> list[Row]:
     """One row per current pair and released module: the learner's checkpoint."""
     sessions = session_of(program)
+    book = read_book(ws, cohort, [m.id for m in modules])
     rows = []
     for pair in cohort.pairs:
         for module in modules:
             learner = pair.member(module.learner)
-            status = checkpoint_status(ws, cohort, module, learner)
+            status = checkpoint_status(ws, cohort, module, learner, book)
             rows.append(
                 {
                     "pair": pair.id,
@@ -154,6 +160,8 @@ def score_rows(ws: Workspace, cohort: Cohort, program: Program, modules: list[Mo
                     "written_score": status["manual_score"],
                     "written_max": status["manual_max"],
                     "written_pending": status["manual_pending"],
+                    "total_score": status["total_score"],
+                    "total_max": status["total_max"],
                     "late": status["late"],
                 }
             )

@@ -7,9 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tandem.cohort.workspace import Cohort, Workspace, due_date
+from tandem.cohort.exchange import due_passed
+from tandem.cohort.membership import PairingOutlook, outlook
+from tandem.cohort.strays import Stray, find_strays
+from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.manifest import Module, Program
-from tandem.grading.checkpoints import read_score, unfinished_grading
+from tandem.grading.checkpoints import changed_after_grading, unfinished_grading
+from tandem.grading.scores import ScoreBook, read_book
 from tandem.grading.unfinished import unfinished_note
 from tandem.notebook.checkin import CHECKIN_FILE
 
@@ -21,12 +25,13 @@ class StatusRow:
     module: str
     learner: str
     lead: str
-    learner_submission: str  # on time | late | missing | in exchange
+    learner_submission: str  # on time | late | missing | in exchange | not yet due
     lead_submission: str
     grading: str  # not graded | autograded, written answer pending | graded
     autograded: str  # "8/8" or "-"
     feedback: str  # released | not yet | -
     checkins: str  # e.g. "learner, lead" or "none"
+    due: str | None = None  # the module's due date, ISO (UTC), or None: no date set
 
 
 @dataclass
@@ -38,12 +43,40 @@ class CohortStatus:
     withdrawn: list[str] = field(default_factory=list)
     #: e.g. "2 submissions are still being graded; shown as not graded: ..."
     grading_unfinished: list[str] = field(default_factory=list)
+    #: graded by hand, then changed: "s1 on t1-social-media" (the facilitator decides)
+    changed_after_grading: list[str] = field(default_factory=list)
+    #: submissions under an id that is not a participant (see tandem.cohort.strays)
+    strays: list[Stray] = field(default_factory=list)
+    #: sessions released so far, in programme order, with their due dates (ISO or None)
+    sessions: dict[str, str | None] = field(default_factory=dict)
+    #: the first session not released yet, if any
+    next_session: str | None = None
+    #: submissions not arrived whose due date has not come
+    not_yet_due: int = 0
+    #: each pair's members, junior first
+    pairs: dict[str, list[str]] = field(default_factory=dict)
+
+    #: what a repair would do now: why the unpaired wait; pairs kept against the rules
+    pairing: PairingOutlook = field(default_factory=PairingOutlook)
 
     def summary(self) -> str:
         todo = [f"{n} {_singular(what) if n == 1 else what}" for what, n in self.needs.items() if n]
         if self.unpaired:
-            todo.append(f"re-pair {', '.join(self.unpaired)} (tandem cohort repair)")
-        return "Needs you now: " + ("; ".join(todo) if todo else "nothing")
+            todo += self.pairing.todo(self.unpaired)
+        if self.strays:
+            todo.append(
+                f"{len(self.strays)} {'id' if len(self.strays) == 1 else 'ids'} not in the "
+                "cohort to reassign or discard (tandem submissions)"
+            )
+        if self.changed_after_grading:
+            todo.append(
+                f"{len(self.changed_after_grading)} changed after grading, to confirm or "
+                f"regrade by hand (formgrader): {', '.join(self.changed_after_grading)}"
+            )
+        if not self.sessions and self.next_session:
+            todo.append(f"nothing released yet: release {self.next_session} (tandem release)")
+        line = "Needs you now: " + ("; ".join(todo) if todo else "nothing")
+        return "\n".join([line, *self.pairing.notes()])
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,8 +86,25 @@ class CohortStatus:
             "unpaired": self.unpaired,
             "withdrawn": self.withdrawn,
             "grading_unfinished": self.grading_unfinished,
+            "changed_after_grading": self.changed_after_grading,
             "summary": self.summary(),
+            "pairing": _pairing_json(self.pairing),
+            "sessions": self.sessions,
+            "next_session": self.next_session,
+            "not_yet_due": self.not_yet_due,
+            "strays": [{"id": s.id, "modules": s.modules} for s in self.strays],
+            "pairs": self.pairs,
         }
+
+
+def _pairing_json(view: PairingOutlook) -> dict[str, Any]:
+    return {
+        "repairable": view.repairable,
+        "waiting": [{"id": w.id, "reason": w.reason, "helps": w.helps} for w in view.waiting],
+        "rules_unknown": view.unknown_rules,
+        "rule_break": view.rule_break,
+        "pairs_breaking_rules": view.broken_pairs,
+    }
 
 
 SINGULAR = {
@@ -77,7 +127,9 @@ def _submission(
 
     folder = ws.submission_dir(participant, module)
     if not folder.is_dir():
-        return "in exchange" if participant in inbound else "missing"
+        if participant in inbound:
+            return "in exchange"
+        return "not yet due" if due is not None and not due_passed(due) else "missing"
     stamp = folder / "timestamp.txt"
     if due is None or not stamp.is_file():
         return "submitted"
@@ -90,11 +142,18 @@ def _inbound(ws: Workspace, cohort: Cohort, module: str) -> set[str]:
     return {p.name.split("+")[0] for p in root.glob(f"*+{module}+*")} if root.is_dir() else set()
 
 
-def _row(ws: Workspace, cohort: Cohort, session: str, module: Module, pair: Any) -> StatusRow:
+def _row(
+    ws: Workspace,
+    cohort: Cohort,
+    session: str,
+    module: Module,
+    pair: Any,
+    book: ScoreBook,
+    inbound: set[str],
+) -> StatusRow:
     learner, lead = pair.member(module.learner), pair.member(module.lead)
-    due = due_date(ws, cohort, module.id)
-    inbound = _inbound(ws, cohort, module.id)
-    score = read_score(ws, cohort, module.id, learner)
+    due = book.due_date(module.id)
+    score = book.score(module.id, learner)
     if score is None:
         grading, auto = "not graded", "-"
     else:
@@ -124,7 +183,13 @@ def _row(ws: Workspace, cohort: Cohort, session: str, module: Module, pair: Any)
         auto,
         feedback,
         ", ".join(checkins) or "none",
+        due.isoformat() if due is not None else None,
     )
+
+
+def _changed_after_grading(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[str]:
+    """Submissions graded by hand that changed since, e.g. "s1 on t1-social-media"."""
+    return [f"{who} on {module}" for module, who in changed_after_grading(ws, cohort, modules)]
 
 
 def cohort_status(root: Path | str) -> CohortStatus:
@@ -134,14 +199,27 @@ def cohort_status(root: Path | str) -> CohortStatus:
     status = CohortStatus(
         cohort.name, unpaired=list(cohort.unpaired), withdrawn=list(cohort.withdrawn)
     )
+    status.pairing = outlook(cohort, program)
     released = [m for s in program.sessions if s.id in cohort.released for m in s.modules]
     status.grading_unfinished = unfinished_note(unfinished_grading(ws, cohort, released))
+    status.changed_after_grading = _changed_after_grading(ws, cohort, released)
+    book = read_book(ws, cohort, [m.id for m in released])
+    status.strays = find_strays(ws, cohort, [m.id for m in released])
+    status.pairs = {p.id: [p.junior, p.senior] for p in cohort.pairs}
+    status.next_session = next(
+        (s.id for s in program.sessions if s.id not in cohort.released), None
+    )
+    for session in program.sessions:
+        if session.id in cohort.released:
+            due = book.due_date(session.modules[0].id)
+            status.sessions[session.id] = due.isoformat() if due is not None else None
     for session in program.sessions:
         if session.id not in cohort.released:
             continue
         for module in session.modules:
+            inbound = _inbound(ws, cohort, module.id)  # listed once per module, not per row
             for pair in cohort.pairs:
-                status.rows.append(_row(ws, cohort, session.id, module, pair))
+                status.rows.append(_row(ws, cohort, session.id, module, pair, book, inbound))
     rows = status.rows
     status.needs = {
         "submissions to collect": sum(
@@ -159,4 +237,7 @@ def cohort_status(root: Path | str) -> CohortStatus:
         ),
         "missing submissions": sum(r.learner_submission == "missing" for r in rows),
     }
+    status.not_yet_due = sum(
+        (r.learner_submission == "not yet due") + (r.lead_submission == "not yet due") for r in rows
+    )
     return status
