@@ -289,11 +289,15 @@ def _keep_hand_grades(
         gradebook.db.commit()
 
 
-def changed_after_grading(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[Key]:
+def changed_after_grading(
+    ws: Workspace, cohort: Cohort, modules: list[Module], *, book: ScoreBook | None = None
+) -> list[Key]:
     """Learners' submissions graded by hand that changed since: not autograded again yet
     (their checksum is not the one autograded), or autograded again with the grade by hand
-    kept by nbgrader for the facilitator to confirm or change in formgrader."""
-    book = read_book(ws, cohort, [m.id for m in modules], cells=True)
+    kept by nbgrader for the facilitator to confirm or change in formgrader. ``book``: the
+    gradebook already read with its cells (else it is read here)."""
+    if book is None or not book.with_cells:
+        book = read_book(ws, cohort, [m.id for m in modules], cells=True)
     found = []
     for module in modules:
         for _, learner in cohort.learners(module):

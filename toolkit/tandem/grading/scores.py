@@ -88,6 +88,8 @@ class ScoreBook:
     comments: dict[Key, list[CellComment]] = field(default_factory=dict)
     #: submissions whose grading has not finished: they have no score
     unfinished: frozenset[Key] = frozenset()
+    #: whether ``cells`` and ``comments`` were read (``read_book(..., cells=True)``)
+    with_cells: bool = False
 
     def score(self, module_id: str, participant_id: str) -> Score | None:
         """As :func:`tandem.grading.checkpoints.read_score`: None if not graded."""
@@ -137,6 +139,7 @@ def read_book(
         {key: grades.get(key, []) for key in submissions} if cells else {},
         {key: comments.get(key, []) for key in submissions} if cells else {},
         unfinished,
+        cells,
     )
 
 

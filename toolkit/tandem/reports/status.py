@@ -187,9 +187,12 @@ def _row(
     )
 
 
-def _changed_after_grading(ws: Workspace, cohort: Cohort, modules: list[Module]) -> list[str]:
+def _changed_after_grading(
+    ws: Workspace, cohort: Cohort, modules: list[Module], book: ScoreBook
+) -> list[str]:
     """Submissions graded by hand that changed since, e.g. "s1 on t1-social-media"."""
-    return [f"{who} on {module}" for module, who in changed_after_grading(ws, cohort, modules)]
+    changed = changed_after_grading(ws, cohort, modules, book=book)
+    return [f"{who} on {module}" for module, who in changed]
 
 
 def cohort_status(root: Path | str) -> CohortStatus:
@@ -202,8 +205,8 @@ def cohort_status(root: Path | str) -> CohortStatus:
     status.pairing = outlook(cohort, program)
     released = [m for s in program.sessions if s.id in cohort.released for m in s.modules]
     status.grading_unfinished = unfinished_note(unfinished_grading(ws, cohort, released))
-    status.changed_after_grading = _changed_after_grading(ws, cohort, released)
-    book = read_book(ws, cohort, [m.id for m in released])
+    book = read_book(ws, cohort, [m.id for m in released], cells=True)  # one read for all
+    status.changed_after_grading = _changed_after_grading(ws, cohort, released, book)
     status.strays = find_strays(ws, cohort, [m.id for m in released])
     status.pairs = {p.id: [p.junior, p.senior] for p in cohort.pairs}
     status.next_session = next(
