@@ -21,6 +21,7 @@ locale), or a platform without ``fork``. ``--kernels plain`` uses cold starts al
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -178,9 +179,14 @@ class ForkProvisioner(PlainProvisioner):
         confined = self._sandbox(env, str(cwd))
         server = template() if fork_supported() else None
         if server is None or not server.can_start(cmd, env):
-            if confined:
+            if not confined:
+                return await super().launch_kernel(cmd, **kwargs)
+            # a sandbox is applied only in a forked child: when this process's environment
+            # no longer matches the template's (e.g. Dask set thread counts since), fork
+            # from a template started with today's environment rather than start cold
+            server = matching_template() if fork_supported() else None
+            if server is None or not server.can_start(cmd, env):
                 raise RuntimeError(f"a sandboxed kernel ({confined['level']}) must be forked")
-            return await super().launch_kernel(cmd, **kwargs)
         try:
             kernel = server.spawn(cmd, env, str(cwd), sandbox=confined)
         except (OSError, RuntimeError, ValueError):  # the template is gone: start cold
@@ -452,6 +458,18 @@ def template() -> _TemplateClient:
             _TEMPLATE = _connect(_SHARED, RECONNECT_SECONDS)
         if _TEMPLATE is None or not _TEMPLATE.alive():
             _TEMPLATE = Template()
+        return _TEMPLATE
+
+
+def matching_template() -> _TemplateClient:
+    """A template of this process started with the environment it has now, for kernels
+    that must be forked when :func:`template`'s was started with another environment. The
+    one it replaces is closed at exit, not now: kernels forked from it may still run."""
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:
+        if _TEMPLATE is not None:
+            atexit.register(_TEMPLATE.close)
+        _TEMPLATE = Template()
         return _TEMPLATE
 
 
