@@ -291,3 +291,33 @@ def test_a_privacy_export_is_readable_by_its_owner_only(
     finally:
         os.umask(before)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_erase_matches_whole_ids_and_names_only(tmp_path: Path) -> None:
+    """Erasing p1 must not list or remove an export that names only p10, nor one where
+    a short name ("Li") appears only inside another word."""
+    from tandem.privacy import _mentions
+
+    other = tmp_path / "other.csv"
+    other.write_text("pair,participant\npair-10,p10\nLisbon office,li.wei@example.org.uk\n")
+    assert not _mentions(other, [b"p1", b"Li", b"li.wei@example.org"])
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"participant": "p1", "name": "Li", "email": "li.wei@example.org"}')
+    for needle in (b"p1", b"Li", b"li.wei@example.org"):
+        assert _mentions(mine, [needle]), needle
+
+
+def test_an_export_is_in_the_log_even_when_writing_it_fails(
+    cohort_at: Callable[..., Workspace], tmp_path: Path
+) -> None:
+    """The log is written first: an export cut short is still listed on erase."""
+    from tandem.errors import ReportError
+    from tandem.reports.export import export_cohort, read_export_log
+
+    ws = cohort_at("released")
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    with pytest.raises(ReportError):
+        export_cohort(ws.root, taken, "csv")
+    logged = {Path(e["path"]) for e in read_export_log(ws)}
+    assert taken.resolve() / "scores.csv" in logged

@@ -23,6 +23,7 @@ the answer's lines that start with :data:`NOT_REACHED` are for the facilitator t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from datetime import datetime, timezone
@@ -250,9 +251,7 @@ def _erase_exports(ws: Workspace, participant: str, needles: list[bytes]) -> lis
     root = ws.root.resolve()
     for entry in read_export_log(ws):
         path = Path(entry["path"])
-        about = entry.get("participant") == participant or any(
-            n in entry["path"].encode() for n in needles
-        )
+        about = entry.get("participant") == participant
         if not path.exists():
             continue
         concerned = about or _mentions(path, needles)
@@ -270,11 +269,17 @@ def _erase_exports(ws: Workspace, participant: str, needles: list[bytes]) -> lis
 
 
 def _mentions(path: Path, needles: list[bytes]) -> bool:
+    """Whether ``path`` holds one of ``needles`` as a whole token (``p1`` is not in
+    ``p10``, a name "Li" is not in "Lisbon")."""
     try:
         content = path.read_bytes()
     except OSError:
         return True  # cannot be read, so cannot be cleared: list it
-    return any(n in content for n in needles)
+    return any(_token(n).search(content) for n in needles)
+
+
+def _token(needle: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"(?<![\w.@+-])" + re.escape(needle) + rb"(?![\w@+-]|\.\w)")
 
 
 def _erase_from_context_copies(ws: Workspace, course: Path, participant: str) -> list[str]:
@@ -347,8 +352,8 @@ def write_export(data: dict[str, Any], out: Path) -> Path:
     the participant can list the copy."""
     if out.exists():
         raise CohortError("refusing to overwrite an existing file", path=out)
-    atomic_write_json(out, data, private=True)
     workspace = data.get("cohort", {}).get("workspace")
-    if workspace:
+    if workspace:  # recorded first: an export the log misses could not be listed on erase
         record_exports(Workspace(workspace), [out], "participant", data["participant"])
+    atomic_write_json(out, data, private=True)
     return out

@@ -5,9 +5,14 @@ Run as ``python -m tandem.engine.forkserver``.
 It imports ipykernel and the notebooks' heavy libraries once, before any zmq context,
 thread or event loop exists, then serves requests read line by line (JSON) on stdin
 and, started with ``--listen-fd FD`` (a listening Unix socket its owner bound), from
-any number of clients (a process pool's workers share one template). Each client first receives
-``{"ready": PID, "python": ..., "env": {...}}``: the interpreter and environment every
-kernel starts from. Requests:
+any number of clients (a process pool's workers share one template). A socket client must
+first send the secret token its owner gave it, on a line of its own: the template, given
+only the token's SHA-256 (``--token-hash HEX``), drops a client whose first line does not
+hash to it (a kernel of the same uid could otherwise connect and ask for an unconfined
+process). The template never holds the token itself (kernels are forked from its memory):
+the line is read into a buffer that is wiped once hashed. The owner (stdin/stdout) needs
+no token. Each client then receives ``{"ready": PID, "python": ..., "env": {...}}``: the
+interpreter and environment every kernel starts from. Requests:
 
 - ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": "..."}`` forks a child that
   starts its own session (``setsid``), takes the requested environment and working
@@ -27,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
+import hmac
 import json
 import os
 import selectors
@@ -60,6 +67,8 @@ _SERVER_PID = 0
 _BASE_ENV: dict[str, str] = {}
 #: In a sandboxed child: where its supervisor writes the kernel's pid for the template.
 _READY_FD = -1
+#: The longest first line (the token) a socket client may send.
+TOKEN_LINE_MAX = 256
 
 
 def _prepare_template(preload: list[str]) -> None:
@@ -125,6 +134,32 @@ class _Channel:
     def __init__(self, read_fd: int, write_fd: int, sock: socket.socket | None = None) -> None:
         self.read_fd, self.write_fd, self.sock = read_fd, write_fd, sock
         self.pending = b""
+        self.trusted = sock is None  # the owner's pipes are ours by construction
+        self._token = bytearray(TOKEN_LINE_MAX)  # a socket client's first line, until hashed
+        self._filled = 0
+
+    def authenticate(self, token_hash: str | None) -> bool | None:
+        """Read a socket client's first line: True if it hashes to ``token_hash``, False
+        if not (or the client went, or sent too much), None while it is incomplete. The
+        line is read into a fixed buffer and wiped at once: no copy of the token stays
+        in this process, whose memory every kernel forked later inherits."""
+        assert self.sock is not None
+        with memoryview(self._token) as view:
+            try:
+                count = self.sock.recv_into(view[self._filled :], 0, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return None
+            except OSError:
+                count = 0
+            self._filled += count
+            end = self._token.find(b"\n", 0, self._filled)
+            if count and end < 0 and self._filled < len(self._token):
+                return None  # the rest of the line is still to come
+            digest = hashlib.sha256(view[:end]).hexdigest() if end >= 0 else ""
+            self.pending = bytes(view[end + 1 : self._filled]) if end >= 0 else b""
+            view[:] = bytes(len(self._token))  # wipe the token
+            self._filled = 0
+        return bool(digest) and token_hash is not None and hmac.compare_digest(digest, token_hash)
 
     def lines(self) -> list[bytes] | None:
         """The complete lines now readable; None once the client has gone."""
@@ -157,9 +192,12 @@ def _hello() -> dict[str, Any]:
     return {"ready": os.getpid(), "python": os.path.realpath(sys.executable), "env": _BASE_ENV}
 
 
-def _serve(owner: _Channel, listener: socket.socket | None) -> dict[str, Any] | None:
+def _serve(
+    owner: _Channel, listener: socket.socket | None, token_hash: str | None = None
+) -> dict[str, Any] | None:
     """Answer requests until the owner's pipe closes. Returns only in a forked child,
-    with its request, after closing every descriptor the server holds."""
+    with its request, after closing every descriptor the server holds. A socket client
+    is served once its first line hashes to ``token_hash`` (none: no socket client is)."""
     children: set[int] = set()
     supervised: dict[int, int] = {}  # a sandboxed kernel's pid -> its supervisor's
     channels = {owner.read_fd: owner}
@@ -176,10 +214,21 @@ def _serve(owner: _Channel, listener: socket.socket | None) -> dict[str, Any] | 
                     channel = _Channel(sock.fileno(), sock.fileno(), sock)
                     channels[sock.fileno()] = channel
                     selector.register(sock.fileno(), selectors.EVENT_READ)
-                    channel.send(_hello())
                     continue
                 channel = channels[key.fd]
-                lines = channel.lines()
+                lines: list[bytes] | None = []
+                if not channel.trusted:
+                    trusted = channel.authenticate(token_hash)
+                    if trusted is None:
+                        continue
+                    if trusted:
+                        channel.trusted = True
+                        channel.send(_hello())
+                        *lines, channel.pending = channel.pending.split(b"\n")
+                    else:
+                        lines = None
+                else:
+                    lines = channel.lines()
                 if lines is None:
                     if channel is owner:
                         return None
@@ -308,9 +357,12 @@ def _run_kernel(request: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     global _SERVER_PID, _BASE_ENV
     args = list(sys.argv[1:] if argv is None else argv)
-    listener = None
-    if args[:1] == ["--listen-fd"]:  # a listening Unix socket our owner bound for us
-        listener = socket.socket(fileno=int(args[1]))
+    listener, token_hash = None, None
+    while args[:1] in (["--listen-fd"], ["--token-hash"]):
+        if args[0] == "--listen-fd":  # a listening Unix socket our owner bound for us
+            listener = socket.socket(fileno=int(args[1]))
+        else:  # the SHA-256 (hex) of the token a socket client must send first
+            token_hash = args[1].lower()
         args = args[2:]
     _BASE_ENV = dict(os.environ)  # as the client started us, before our own settings
     _prepare_template(args or list(DEFAULT_PRELOAD))
@@ -320,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     gc.freeze()
     _SERVER_PID = os.getpid()
     owner = _Channel(os.dup(0), os.dup(1))
-    request = _serve(owner, listener)
+    request = _serve(owner, listener, token_hash)
     if request is None:
         return
     _run_kernel(request)

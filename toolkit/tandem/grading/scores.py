@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tandem.cohort.workspace import Cohort, Workspace
+from tandem.grading.unfinished import markers
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import Select
 
 Key = tuple[str, str]  # (module id, participant id)
-MARKER_PREFIX, MARKER_SUFFIX = ".grading-", ".json"  # tandem.grading.unfinished.marker
 
 
 @dataclass(frozen=True)
@@ -160,16 +160,8 @@ def due_dates(ws: Workspace, cohort: Cohort) -> dict[str, datetime | None]:
 
 
 def _markers(ws: Workspace) -> set[Key]:
-    """The (module, participant) of every marker of an unfinished grading, from one listing
-    of ``autograded/``: the file :func:`tandem.grading.unfinished.marker` names."""
-    found: set[Key] = set()
-    root = ws.folder("autograded")
-    if not root.is_dir():
-        return found
-    for path in root.glob(f"*/{MARKER_PREFIX}*{MARKER_SUFFIX}"):
-        module = path.name[len(MARKER_PREFIX) : -len(MARKER_SUFFIX)]
-        found.add((module, path.parent.name))
-    return found
+    """The (module, participant) of every unfinished grading, from one listing."""
+    return markers(ws.folder("autograded"))
 
 
 def _score(grades: list[CellGrade], late: bool, penalty: float) -> Score:

@@ -34,9 +34,22 @@ class Unfinished:
     reason: str | None = None
 
 
+MARKER_PREFIX, MARKER_SUFFIX = ".grading-", ".json"
+
+
 def marker(dest: Path) -> Path:
     """The marker of the autograded folder ``dest`` (``autograded/<student>/<assignment>``)."""
-    return dest.parent / f".grading-{dest.name}.json"
+    return dest.parent / f"{MARKER_PREFIX}{dest.name}{MARKER_SUFFIX}"
+
+
+def markers(autograded: Path) -> set[tuple[str, str]]:
+    """(assignment, student) of every marker under ``autograded/``, in one listing."""
+    if not autograded.is_dir():
+        return set()
+    return {
+        (path.name[len(MARKER_PREFIX) : -len(MARKER_SUFFIX)], path.parent.name)
+        for path in autograded.glob(f"*/{MARKER_PREFIX}*{MARKER_SUFFIX}")
+    }
 
 
 def mark_started(dest: Path) -> None:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -134,19 +133,6 @@ def pair_data(
             )
         pairs.append({"id": pair.id, **members, "checkpoints": checkpoints})
     return pairs
-
-
-def suppress(values: list[float], min_group_size: int) -> dict[str, Any]:
-    """Aggregate ``values``, or suppress them when the group is too small to be anonymous.
-    (Counts values, one per person; :func:`programme_data` counts people itself.)"""
-    if len(values) < min_group_size:
-        return {"n": len(values), "suppressed": True, "mean_percent": None, "median_percent": None}
-    return {
-        "n": len(values),
-        "suppressed": False,
-        "mean_percent": round(statistics.fmean(values), 1),
-        "median_percent": round(statistics.median(values), 1),
-    }
 
 
 # Programme data. Every figure comes from a group of items, each naming the person it is

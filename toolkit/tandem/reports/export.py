@@ -56,6 +56,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from filelock import FileLock
+
 from tandem.cohort.exchange import read_checkins
 from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.manifest import Module, Program
@@ -223,17 +225,17 @@ def export_cohort(root: Path | str, out: Path, fmt: Format) -> list[Path]:
     }
     render = csv_text if fmt == "csv" else json_text
     out = Path(out)
-    written = []
+    paths = [out / f"{name}.{fmt}" for name in tables]
+    # recorded before anything is written: an export the log misses could not be listed
+    # when a participant is erased
+    record_exports(ws, paths, "cohort")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for name, (columns, rows) in tables.items():
-            path = out / f"{name}.{fmt}"
+        for path, (columns, rows) in zip(paths, tables.values(), strict=True):
             atomic_write_text(path, render(columns, rows), private=True)
-            written.append(path)
     except OSError as exc:
         raise ReportError(f"cannot write the export: {exc.strerror or exc}", path=out) from None
-    record_exports(ws, written, "cohort")
-    return written
+    return paths
 
 
 def export_log_path(ws: Workspace) -> Path:
@@ -262,7 +264,10 @@ def record_exports(
     """Add ``paths`` (absolute) to the workspace's export log, replacing older entries."""
     written = datetime.now(timezone.utc).isoformat(timespec="seconds")
     new = [str(Path(p).resolve()) for p in paths]
-    with ws.locked():
+    log = export_log_path(ws)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # the log's own lock, not the workspace's: an export never waits for a grading run
+    with FileLock(str(log) + ".lock", timeout=60):
         kept = [e for e in read_export_log(ws) if e["path"] not in new]
         entry = {"kind": kind, "participant": participant, "written": written}
         write_export_log(ws, kept + [{"path": p, **entry} for p in new])
