@@ -152,6 +152,8 @@ class PerCheckpoint:
     """A book that reads on demand, as the commands did before: ``read_score`` per
     checkpoint and ``due_date`` per row."""
 
+    with_cells = False  # status's changed-after-grading check reads its own, as before
+
     def __init__(self, ws: Workspace, cohort: Cohort) -> None:
         self.ws, self.cohort = ws, cohort
 

@@ -276,3 +276,15 @@ def test_nbgrader_gets_first_and_last_names_as_people_write_them(
         "j2": "Okafor, Ada",
         "s2": ", Madonna",
     }
+
+
+def test_a_nested_lock_in_one_thread_re_enters_and_the_holder_file_outlives_it(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path)
+    holder = tmp_path / ".tandem.lock.holder"
+    with ws.locked(timeout=1):
+        with ws.locked(timeout=1):  # waited for itself (and timed out) before
+            assert holder.exists()
+        assert holder.exists()
+    assert not holder.exists()

@@ -326,8 +326,10 @@ def _erase_from_gradebook(ws: Workspace, cohort: Any, participant: str) -> list[
             gradebook.remove_student(participant)
         except MissingEntry:
             return []
-    database = ws.root / "gradebook.db"
-    with sqlite3.connect(database) as connection:  # drop deleted rows from the file itself
+    # drop the deleted rows from the file itself (the URL is the checked, existing file;
+    # sqlite3 would create an empty one in place of a missing file)
+    database = ws.gradebook_url().removeprefix("sqlite:///")
+    with sqlite3.connect(f"file:{database}?mode=rw", uri=True) as connection:
         connection.execute("VACUUM")
     return ["gradebook: student and submissions"]
 

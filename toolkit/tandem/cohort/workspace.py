@@ -179,7 +179,9 @@ class Workspace:
         :data:`LOCK_HOLDER` file tells.
         """
         wait = lock_timeout() if timeout is None else timeout
-        lock = FileLock(str(self.root / LOCK_FILE))
+        # one lock object per path and thread (filelock's singleton): a nested locked()
+        # in the same thread re-enters instead of waiting for itself
+        lock = FileLock(str(self.root / LOCK_FILE), is_singleton=True)
         try:
             lock.acquire(timeout=wait)
         except Timeout:

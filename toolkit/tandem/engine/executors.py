@@ -17,6 +17,7 @@ import functools
 import itertools
 import multiprocessing
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -76,13 +77,15 @@ def preload(kinds: Sequence[WorkKind] = ALL_KINDS) -> list[str]:
     return names
 
 
-def _init_worker(kernel_mode: str, template: str | None, modules: list[str], owner: int) -> None:
+def _init_worker(
+    kernel_mode: str, template: str | None, token: str | None, modules: list[str], owner: int
+) -> None:
     import importlib
 
     from tandem.engine import kernels
 
     _end_with(owner)
-    kernels.use(kernel_mode, shared=template)
+    kernels.use(kernel_mode, shared=template, token=token)
     for name in modules:
         importlib.import_module(name)
 
@@ -162,8 +165,12 @@ class LocalExecutor:
         self.template = None
         self.address: str | None = None
         self._folder: str | None = None
+        # The secret workers show the template (it knows only its hash): handed to them as
+        # an initializer argument, not in the environment, which kernels would inherit.
+        self._token: str | None = None
         if kernels == "fork" and kernel_modes.fork_supported():
-            self.template = kernel_modes.Template(listen=True)
+            self._token = secrets.token_hex(32)
+            self.template = kernel_modes.Template(listen=True, token=self._token)
             self._folder = tempfile.mkdtemp(prefix="tandem-pool-")
             self.address = os.path.join(self._folder, "template")
             os.symlink(str(self.template.address), self.address)
@@ -172,7 +179,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(kernels, self.address, modules, os.getpid()),
+            initargs=(kernels, self.address, self._token, modules, os.getpid()),
         )
         self.pool = self._new_pool()
         #: Deaths of the kernel template or of a pool worker during this executor's runs.
@@ -252,7 +259,7 @@ class LocalExecutor:
         from tandem.engine import kernels as kernel_modes
 
         assert self.template is not None and self.address is not None
-        dead, self.template = self.template, kernel_modes.Template(listen=True)
+        dead, self.template = self.template, kernel_modes.Template(listen=True, token=self._token)
         link = f"{self.address}.new"
         os.symlink(str(self.template.address), link)
         os.replace(link, self.address)  # workers reconnect to the new template

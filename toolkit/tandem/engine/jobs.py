@@ -99,7 +99,8 @@ def _run_with_retry(work: Work) -> Outcome:
 
     from tandem.engine import kernels
 
-    kernels.use(work.kernels, shared=kernels._SHARED)  # a pool's template stays ours
+    # a pool's template stays ours
+    kernels.use(work.kernels, shared=kernels._SHARED, token=kernels._SHARED_TOKEN)
     try:
         return _run_once(work)
     except (DeadKernelError, RuntimeError) as first:

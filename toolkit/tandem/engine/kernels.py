@@ -57,18 +57,20 @@ def fork_supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
 
 
-def use(mode: str, shared: str | None = None) -> None:
+def use(mode: str, shared: str | None = None, token: str | None = None) -> None:
     """Make every kernel this process starts from now on use ``mode`` (fork or plain).
 
     ``shared`` is the address of a template another process owns (a pool's, see
-    ``Template(listen=True)``): forks come from it while it answers."""
+    ``Template(listen=True)``), and ``token`` the secret it asks of its clients (its
+    owner hands both to its workers, never through the environment, which kernels
+    inherit): forks come from it while it answers."""
     from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
-    global _SHARED
+    global _SHARED, _SHARED_TOKEN
     if mode not in PROVISIONERS:
         raise ValueError(f"unknown kernel mode {mode!r}; choose from {', '.join(KERNEL_MODES)}")
     KernelProvisionerFactory.instance().default_provisioner_name = PROVISIONERS[mode]
-    _SHARED = shared
+    _SHARED, _SHARED_TOKEN = shared, token
     if mode == "fork" and fork_supported():
         template()  # start importing now, while the caller does its own imports
 
@@ -355,21 +357,30 @@ class Template(_TemplateClient):
     :attr:`address` with :class:`SharedTemplate`: a pool's workers share one template
     (one set of imports, one copy of the libraries in memory) instead of one each."""
 
-    def __init__(self, preload: list[str] | None = None, *, listen: bool = False) -> None:
+    def __init__(
+        self, preload: list[str] | None = None, *, listen: bool = False, token: str | None = None
+    ) -> None:
         super().__init__()
         env = {k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID", "MPLBACKEND")}
         self._folder = self.address = None
+        #: What a client must send first (``SharedTemplate(address, token)``); the template
+        #: gets only its hash, so that no kernel forked from it can find it in its memory.
+        self.token: str | None = None
         listen_args: list[str] = []
         listener = None
         if listen:  # bound before anyone can try to connect; queued until the imports end
+            import hashlib
+            import secrets
             import socket
 
+            self.token = token or secrets.token_hex(32)
             self._folder = tempfile.mkdtemp(prefix="tandem-template-")
             self.address = os.path.join(self._folder, "socket")
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(self.address)
             listener.listen(64)
-            listen_args = ["--listen-fd", str(listener.fileno())]
+            digest = hashlib.sha256(self.token.encode()).hexdigest()
+            listen_args = ["--listen-fd", str(listener.fileno()), "--token-hash", digest]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tandem.engine.forkserver", *listen_args, *(preload or [])],
             stdin=subprocess.PIPE,
@@ -401,15 +412,17 @@ class Template(_TemplateClient):
 
 
 class SharedTemplate(_TemplateClient):
-    """A connection to a template another process owns (see ``Template(listen=True)``)."""
+    """A connection to a template another process owns (see ``Template(listen=True)``),
+    authenticated with the ``token`` its owner gave us."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, token: str) -> None:
         import socket
 
         self.address = address
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.sock.connect(address)
+            self.sock.sendall(token.encode() + b"\n")
         except OSError:
             self.sock.close()
             raise
@@ -441,6 +454,8 @@ _TEMPLATE: _TemplateClient | None = None
 _TEMPLATE_LOCK = threading.Lock()
 #: The address of a template another process owns (a pool's), set by :func:`use`.
 _SHARED: str | None = None
+#: The token the shared template's owner gave us for it.
+_SHARED_TOKEN: str | None = None
 #: How long to wait for the owner of a shared template that died to start a new one.
 RECONNECT_SECONDS = 10.0
 
@@ -455,7 +470,7 @@ def template() -> _TemplateClient:
             if _TEMPLATE is not None:
                 _TEMPLATE.close()
             # refused while the owner replaces a template that died: wait for the new one
-            _TEMPLATE = _connect(_SHARED, RECONNECT_SECONDS)
+            _TEMPLATE = _connect(_SHARED, _SHARED_TOKEN or "", RECONNECT_SECONDS)
         if _TEMPLATE is None or not _TEMPLATE.alive():
             _TEMPLATE = Template()
         return _TEMPLATE
@@ -473,12 +488,12 @@ def matching_template() -> _TemplateClient:
         return _TEMPLATE
 
 
-def _connect(address: str, patience: float) -> SharedTemplate | None:
+def _connect(address: str, token: str, patience: float) -> SharedTemplate | None:
     """A connection to the shared template at ``address``, trying for ``patience`` s."""
     deadline = time.monotonic() + patience
     while True:
         try:
-            return SharedTemplate(address)
+            return SharedTemplate(address, token)
         except OSError:
             if time.monotonic() >= deadline:
                 return None
