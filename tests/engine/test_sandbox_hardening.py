@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_pool_workers_get_the_token_as_an_argument_not_in_the_environment() -> N
     executor = LocalExecutor(workers=1, kernels="fork", kinds=("papermill",))
     try:
         assert executor.template is not None and executor.template.token
-        kernel_mode, address, token, *_ = executor._new_pool.keywords["initargs"]
+        kernel_mode, _address, token, *_ = executor._new_pool.keywords["initargs"]
         assert (kernel_mode, token) == ("fork", executor.template.token)
         assert executor.template.token not in json.dumps(dict(os.environ))
         assert executor.pool.submit(_worker_token).result(timeout=120) == token
@@ -114,3 +115,65 @@ def _worker_token() -> str | None:
     assert isinstance(template, kernels.SharedTemplate)
     template.hello()
     return kernels._SHARED_TOKEN
+
+
+# -- the sandbox level reaches the kernel in its manager's configuration --------------
+def test_autograde_work_gives_its_kernel_its_sandbox_level_in_the_configuration() -> None:
+    from tandem.engine import sandbox
+    from tandem.engine.jobs import Work
+
+    work = Work("w", "autograde", "{}", env={sandbox.SANDBOX_ENV: "landlock"})
+    assert work.client_config()[sandbox.SECTION] == {sandbox.TRAIT: "landlock"}
+    assert sandbox.SECTION not in Work("p", "papermill", "{}").client_config()
+
+
+@pytest.mark.parametrize("env", [{}, {"TANDEM_SANDBOX": ""}, {"TANDEM_SANDBOX": "none"}])
+def test_autograde_work_without_a_sandbox_level_fails_rather_than_run_unsandboxed(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tandem.engine import jobs
+
+    started: list[str] = []
+    monkeypatch.setattr(jobs, "_run_once", lambda work: started.append(work.id))
+    monkeypatch.setattr(kernels, "use", lambda *args, **kwargs: None)
+    with pytest.raises(ValueError, match="sandbox level"):
+        jobs.Work("w", "autograde", "{}", env=env).client_config()
+    monkeypatch.setattr(jobs, "_run_once", lambda work: jobs._autograde(work, Path("/nowhere")))
+    outcome = jobs.run_work(jobs.Work("w", "autograde", "{}", env=env))
+    assert not outcome.ok and "sandbox level" in (outcome.error or "")
+
+
+def _provisioner(tmp_path: Path, config: dict[str, Any]) -> kernels.ForkProvisioner:
+    from jupyter_client.kernelspec import KernelSpec
+    from traitlets.config import Config
+
+    from tandem.engine.kernelclient import KernelManager
+
+    km = KernelManager(kernel_name="python3", config=Config(config))
+    km.connection_file = str(tmp_path / "kernel.json")
+    spec = KernelSpec(argv=["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    provisioner = kernels.ForkProvisioner(kernel_id="k", kernel_spec=spec, parent=km)
+    provisioner._ipc_dir = str(tmp_path)
+    return provisioner
+
+
+def test_the_provisioner_takes_the_level_from_its_manager_never_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a multi-threaded worker, os.environ is shared by concurrent jobs: a level read
+    from it could be another job's (or none, meaning off). The configuration is the job's."""
+    from tandem.engine import sandbox
+
+    monkeypatch.setenv(sandbox.SANDBOX_ENV, "off")  # another job's, in the worker's environment
+    confined = _provisioner(tmp_path, {sandbox.SECTION: {sandbox.TRAIT: "landlock"}})
+    env = {sandbox.SANDBOX_ENV: "off", "PATH": "/usr/bin"}
+    request = confined._sandbox(env, str(tmp_path))
+    assert request is not None and request["level"] == "landlock"
+    assert sandbox.SANDBOX_ENV not in env  # and the kernel never sees the variable
+
+    plain = _provisioner(tmp_path, {})  # papermill work: no sandbox configured
+    assert plain._sandbox({sandbox.SANDBOX_ENV: "root"}, str(tmp_path)) is None
+    with pytest.raises(RuntimeError, match="unknown sandbox level"):
+        _provisioner(tmp_path, {sandbox.SECTION: {sandbox.TRAIT: "nonsense"}})._sandbox(
+            {}, str(tmp_path)
+        )

@@ -254,3 +254,187 @@ def test_the_sandbox_hands_only_folders_tandem_made_for_the_job_to_the_kernels_u
     for folder in (str(ROOT), tempfile.gettempdir(), "/", str(tmp_path)):
         with pytest.raises(RuntimeError, match="job folder Tandem made"):
             _made_for_the_job(folder)
+
+
+# -- hardening -------------------------------------------------------------------------
+def test_the_sandbox_refuses_links_and_folders_another_user_made_under_a_job_folders_name(
+    tmp_path: Path,
+) -> None:
+    """A folder named like a job's is not enough: it must be a folder this process's uid
+    made, not a link to a facilitator's folder, nor another user's folder."""
+    import tempfile
+
+    from tandem.engine.sandbox import _made_for_the_job
+
+    temp = tempfile.gettempdir()
+    link = os.path.join(temp, f"tandem-job-link-{os.getpid()}")
+    os.symlink(str(ROOT), link)
+    job = tempfile.mkdtemp(prefix="tandem-job-")
+    try:
+        os.symlink(str(ROOT), os.path.join(job, "checkout"))
+        for folder in (link, os.path.join(link, "docs"), os.path.join(job, "checkout")):
+            with pytest.raises(RuntimeError, match="job folder Tandem made"):
+                _made_for_the_job(folder)
+        assert _made_for_the_job(job) == job
+        if os.geteuid() == 0:  # a folder another user made under a job folder's name
+            os.chown(job, 12345, 12345)
+            with pytest.raises(RuntimeError, match="job folder Tandem made"):
+                _made_for_the_job(job)
+            os.chown(job, sandbox.UID_BASE + 3, sandbox.UID_BASE + 3)  # a kernel's, restarted
+            assert _made_for_the_job(job) == job
+    finally:
+        os.unlink(link)
+        shutil.rmtree(job)
+
+
+def _no_new_privs_in_a_kernel(level: str, *, landlock: bool) -> str:
+    """Confine a forked child at ``level`` (as the template does) and report the kernel's
+    ``NoNewPrivs`` flag from ``/proc/self/status``."""
+    import tempfile
+
+    job = tempfile.mkdtemp(prefix="tandem-job-")
+    ipc = tempfile.mkdtemp(prefix="tandem-kernel-")
+    connection = os.path.join(ipc, "kernel.json")
+    Path(connection).write_text("{}")
+    ready_r, ready_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the supervisor; enter() returns only in the kernel
+        try:
+            os.close(ready_r)
+            os.close(out_r)
+            os.setsid()
+            if not landlock:
+                sandbox.landlock_abi = lambda: 0  # this child only
+            request = {"level": level, "job_dir": job, "ipc_dir": ipc}
+            request.update(connection_file=connection, argv=["python", "-f", connection], env={})
+            sandbox.enter(request, ready_w)
+            with open("/proc/self/status") as status:
+                flag = next(line for line in status if line.startswith("NoNewPrivs:"))
+            os.write(out_w, flag.split()[1].encode())
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(out_w)
+    try:
+        with os.fdopen(out_r, "rb") as out:
+            flag = out.read().decode()
+        os.waitpid(pid, 0)
+    finally:
+        os.close(ready_r)
+        shutil.rmtree(job, ignore_errors=True)
+        shutil.rmtree(ipc, ignore_errors=True)
+    return flag
+
+
+@pytest.mark.parametrize("level", ["basic", "root"])
+def test_no_new_privileges_at_every_level_even_without_landlock(level: str) -> None:
+    if level == "root" and os.geteuid() != 0:
+        pytest.skip("the root level needs root")
+    assert _no_new_privs_in_a_kernel(level, landlock=False) == "1"
+
+
+def test_the_level_line_names_the_landlock_abi_and_strict_needs_signal_scoping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tandem.errors import UsageError
+
+    monkeypatch.setattr(sandbox, "detect", lambda: "landlock")
+    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 5)
+    assert "Landlock ABI 5" in sandbox.describe("landlock")
+    assert "signals and abstract sockets not scoped" in sandbox.describe("landlock")
+    assert sandbox.resolve("auto") == "landlock"  # graded, and the line says what is missing
+    with pytest.raises(UsageError, match="Landlock ABI 5"):
+        sandbox.resolve("strict")
+    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 7)
+    assert sandbox.resolve("strict") == "landlock"
+    assert "Landlock ABI 7" in sandbox.describe("landlock")
+    assert "Landlock ABI 7" in sandbox.describe("root")
+
+
+#: As the test account: a landlock-level kernel forked from a pool's shared template is
+#: handed the template's socket address and tries to greet it and ask it for a process.
+TEMPLATE_ATTACK = '''
+import asyncio, json, sys, tempfile
+from traitlets.config import Config
+from tandem.engine import kernels
+from tandem.engine.jobs import QUIET_KERNEL
+from tandem.engine.kernelclient import KernelManager
+
+ATTACK = """
+import json, socket, sys
+spawn = {"op": "spawn", "argv": [sys.executable, "-m", "ipykernel_launcher", "--version"],
+         "env": {}, "cwd": "/"}
+got = {}
+for first in (b"", b"a-guess\\\\n"):
+    data = b""
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(5)
+        try:
+            client.connect(ADDRESS)
+            got["connected"] = True
+            client.sendall(first + json.dumps(spawn).encode() + b"\\\\n")
+            while chunk := client.recv(65536):
+                data += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        except OSError as exc:
+            data += repr(exc).encode()
+    got[first.decode().strip() or "no token"] = data.decode(errors="replace")
+print("RESULT" + json.dumps(got))
+"""
+
+
+async def main(address):
+    job = tempfile.mkdtemp(prefix="tandem-job-")
+    config = Config({"TandemSandbox": {"level": "landlock"}})
+    km = KernelManager(kernel_name="python3", config=config)
+    await km.start_kernel(cwd=job, extra_arguments=list(QUIET_KERNEL))
+    kc = km.client()
+    kc.start_channels()
+    printed = []
+    try:
+        await kc.wait_for_ready(timeout=60)
+        hook = lambda m: printed.append(m["content"].get("text", ""))  # noqa: E731
+        code = ATTACK.replace("ADDRESS", repr(address))
+        await kc.execute_interactive(code, output_hook=hook, timeout=60)
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+    return "".join(printed)
+
+
+template = kernels.Template(listen=True)
+kernels.use("fork", shared=template.address, token=template.token)
+try:
+    assert type(kernels.template()).__name__ == "SharedTemplate"
+    print(asyncio.run(main(template.address)))
+finally:
+    template.close()
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a test account needs root")
+@pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="no Landlock in this kernel")
+def test_a_landlock_kernel_cannot_get_a_process_from_the_shared_template(
+    test_account: tuple[str, Path],
+) -> None:
+    """At the landlock level a kernel runs as the facilitator's uid, and Landlock (ABI < 9)
+    does not stop connect() to a pathname socket: it reaches the template's socket, but
+    without the token the template says nothing and spawns nothing."""
+    name, folder = test_account
+    home = folder / "home"
+    home.mkdir()
+    script = folder / "attack.py"
+    script.write_text(TEMPLATE_ATTACK)
+    account = pwd.getpwnam(name)
+    for path in [folder, *folder.rglob("*")]:
+        os.lchown(path, account.pw_uid, account.pw_gid)
+    env = {**os.environ, "HOME": str(home), "USER": name, "LOGNAME": name}
+    env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
+    argv = [sys.executable, "-c", EXPOSE, name, sys.executable, str(script)]
+    done = subprocess.run(argv, env=env, cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
+    got = json.loads(line.removeprefix("RESULT"))
+    assert got == {"connected": True, "no token": "", "a-guess": ""}, got

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from tandem.engine import (
     kernelcap,
     lazyimport,  # noqa: F401 - a worker's papermill import, ~2 s sooner
+    sandbox,
 )
 
 WorkKind = Literal["papermill", "autograde"]
@@ -54,17 +55,32 @@ class Work:
     max_stream_bytes: int = 1_000_000
     max_output_bytes: int = 10_000_000
 
-    def client_config(self) -> dict[str, dict[str, int]]:
+    def client_config(self) -> dict[str, dict[str, Any]]:
         """The kernel client's share of the configuration, its output limits, and the
         kernel's own cap on what a cell writes to a stream (:mod:`tandem.engine.kernelcap`):
-        :data:`KERNEL_CAP_FACTOR` times the client's, so the client's cut and marker show."""
-        return {
+        :data:`KERNEL_CAP_FACTOR` times the client's, so the client's cut and marker show.
+        Autograde work also gives its kernel's sandbox level (:meth:`sandbox_level`)."""
+        config: dict[str, dict[str, Any]] = {
             "ReadyKernelClient": {
                 "max_stream_bytes": self.max_stream_bytes,
                 "max_output_bytes": self.max_output_bytes,
             },
             kernelcap.SECTION: {kernelcap.TRAIT: KERNEL_CAP_FACTOR * self.max_stream_bytes},
         }
+        if self.kind == "autograde":
+            config[sandbox.SECTION] = {sandbox.TRAIT: self.sandbox_level()}
+        return config
+
+    def sandbox_level(self) -> str:
+        """The sandbox level the grading process chose for this job's kernel. Autograde
+        work without one fails: a missing level never means ``off``."""
+        level = self.env.get(sandbox.SANDBOX_ENV)
+        if level not in sandbox.LEVELS:
+            raise ValueError(
+                f"autograde work must name its sandbox level ({', '.join(sandbox.LEVELS)}), "
+                f"not {level!r}"
+            )
+        return level
 
 
 @dataclass
@@ -225,8 +241,11 @@ def _autograde(work: Work, folder: Path) -> Outcome:
         "unique_key": source.stem,
         "nbgrader": dict(work.parameters),
     }
-    saved = {k: os.environ.get(k) for k in work.env}
-    os.environ.update(work.env)
+    # the level goes to the kernel in its manager's configuration (client_config), never
+    # through os.environ, which a worker's threads share
+    env = {k: v for k, v in work.env.items() if k != sandbox.SANDBOX_ENV}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         text, _ = exporter.from_notebook_node(node, resources=resources)
     finally:

@@ -149,6 +149,19 @@ def _output_cap(km: Any) -> int:
     return max(0, int(km.config[kernelcap.SECTION][kernelcap.TRAIT]))
 
 
+def _sandbox_level(km: Any) -> str:
+    """The kernel's sandbox level, from the manager's configuration (``jobs.Work`` sets it
+    for autograde work); ``off`` when none is configured (papermill work). Never from the
+    environment, which a worker's threads share: two jobs' levels could cross."""
+    key = f"{sandbox.SECTION}.{sandbox.TRAIT}"
+    if km is None or key not in km.config:
+        return "off"
+    level = km.config[sandbox.SECTION][sandbox.TRAIT]
+    if level not in sandbox.LEVELS:
+        raise RuntimeError(f"unknown sandbox level {level!r} for a kernel")
+    return str(level)
+
+
 def _is_ipykernel(cmd: list[str]) -> bool:
     """ipykernel on this interpreter: the kernels that can take the cap."""
     return (
@@ -203,11 +216,12 @@ class ForkProvisioner(PlainProvisioner):
 
     def _sandbox(self, env: dict[str, str], cwd: str) -> dict[str, Any] | None:
         """What the template needs to confine the kernel (see :mod:`tandem.engine.sandbox`):
-        the level the run chose (``TANDEM_SANDBOX``), its job folder and ipc folder."""
-        level = env.pop(sandbox.SANDBOX_ENV, "off")
+        the level the job chose (:func:`_sandbox_level`), its job folder and ipc folder."""
+        env.pop(sandbox.SANDBOX_ENV, None)  # never the kernel's business, nor a level
+        km = self.parent
+        level = _sandbox_level(km)
         if level == "off":
             return None
-        km = self.parent
         if self._ipc_dir is None or km is None:
             raise RuntimeError("a sandboxed kernel needs the ipc transport Tandem sets up")
         return {

@@ -37,9 +37,16 @@ import tempfile
 from typing import Any, NoReturn
 
 LEVELS = ("off", "basic", "landlock", "root")
+#: The Landlock ABI the ``landlock`` level needs under ``--sandbox strict``: signal and
+#: abstract-socket scoping (ABI 6; TCP rules came with ABI 4).
+STRICT_LANDLOCK_ABI = 6
 CHOICES = ("auto", "strict", "off")
-#: Carries the resolved level from the grading process to the kernel's provisioner.
+#: Names the resolved level in a job's ``Work.env`` (set by the grading process); never
+#: read from the environment: a worker's threads share it.
 SANDBOX_ENV = "TANDEM_SANDBOX"
+#: Where the level travels to the kernel's provisioner: the kernel manager's configuration
+#: (``jobs.Work.client_config``), like the output cap, one job's alone.
+SECTION, TRAIT = "TandemSandbox", "level"
 #: Account-less uids for the kernels, one per concurrently running job on this machine.
 UID_BASE, SLOTS = 61000, 1000
 SLOT_LOCKS = "/run/tandem-sandbox"
@@ -132,15 +139,29 @@ def resolve(choice: str, kernels: str = "fork") -> str:
     if choice == "strict" and LEVELS.index(level) < LEVELS.index("landlock"):
         why = "--kernels plain has no sandbox" if kernels != "fork" else "neither root nor Landlock"
         raise UsageError(f"--sandbox strict: this machine cannot sandbox kernels ({why})")
+    if choice == "strict" and level == "landlock" and landlock_abi() < STRICT_LANDLOCK_ABI:
+        raise UsageError(
+            f"--sandbox strict: Landlock ABI {landlock_abi()} cannot keep kernels from "
+            f"signalling this user's processes (ABI {STRICT_LANDLOCK_ABI} or later needed)"
+        )
     return level
 
 
 def describe(level: str) -> str:
-    """One line for the start of a run: the level and what it means."""
+    """One line for the start of a run: the level and what it means (with the Landlock
+    ABI, which decides what Landlock can deny)."""
+    abi = landlock_abi() if level in ("root", "landlock") else 0
+    missing = []
+    if level == "landlock" and abi < 6:
+        missing.append("signals and abstract sockets not scoped")
+    if level == "landlock" and abi < 4:
+        missing.append("TCP not restricted without a network namespace")
+    note = f"Landlock ABI {abi}" + "".join(f"; {m}" for m in missing)
     return {
-        "root": "sandbox: root (a uid per kernel, no network, Landlock, rlimits, clean-up)",
+        "root": f"sandbox: root (a uid per kernel, no network, Landlock, rlimits, clean-up; "
+        f"{note if abi else 'no Landlock'})",
         "landlock": "sandbox: landlock (own job folder only, no network where allowed, "
-        "rlimits, clean-up)",
+        f"rlimits, clean-up; {note})",
         "basic": "sandbox: basic - WARNING: kernels can read what this user can read "
         "(no root, no Landlock); rlimits and clean-up only",
         "off": "sandbox: off - WARNING: kernels run with this user's rights",
@@ -292,6 +313,9 @@ def _confine(
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
     if os.getppid() != supervisor:
         os._exit(1)
+    # at every level, Landlock or not: no exec (setuid binaries, file capabilities) can
+    # give the kernel or its children more privileges than it has now
+    _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
     if level == "landlock" or (level == "root" and landlock_abi() >= 1):
         # in a network namespace of its own, TCP on its loopback (ipykernel's subprocess
         # output pipe) is harmless; without one, Landlock denies every TCP bind and connect
@@ -322,7 +346,25 @@ def _made_for_the_job(folder: str) -> str:
     temp = os.path.realpath(tempfile.gettempdir())
     relative = os.path.relpath(folder, temp)
     first = relative.split(os.sep, 1)[0]
-    if relative.startswith("..") or not first.startswith(JOB_FOLDER_PREFIXES):
+    refused = relative.startswith("..") or not first.startswith(JOB_FOLDER_PREFIXES)
+    path = temp
+    for part in [] if refused else relative.split(os.sep):
+        # each folder from the job folder down: made by this process's uid (not a folder
+        # another user made under that name; or already handed to a kernel's uid, when a
+        # kernel restarts in its job), and a folder itself, not a link elsewhere
+        path = os.path.join(path, part)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            refused = path == os.path.join(temp, first)  # the job folder itself must exist
+            break
+        owner = info.st_uid
+        if not stat.S_ISDIR(info.st_mode) or (
+            owner != os.geteuid() and not UID_BASE <= owner < UID_BASE + SLOTS
+        ):
+            refused = True
+            break
+    if refused:
         raise RuntimeError(
             f"a sandboxed kernel must start in a job folder Tandem made, not in {folder}"
         )
