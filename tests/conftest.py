@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,18 @@ MANIFEST = ROOT / "curriculum" / "program.yml"
 
 # Broken fixture notebooks are inputs to tests, not notebooks for nbval to run.
 collect_ignore_glob = ["fixtures/*"]
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Put back the environment a test's libraries changed behind monkeypatch's back
+    (Dask's nanny sets OMP_NUM_THREADS, PYTHONHASHSEED, ... in this process): the next
+    test's kernels would no longer match the session's kernel template."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(autouse=True)
