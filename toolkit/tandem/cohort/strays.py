@@ -123,7 +123,12 @@ def _rewrite_checkin(folder: Path, old: str, new: str) -> None:
         return  # absent or malformed: collect and grade report a malformed one
     if isinstance(data, dict) and data.get("participant") == old:
         data["participant"] = new
-        atomic_write_text(path, json.dumps(data, indent=2))
+        try:
+            atomic_write_text(path, json.dumps(data, indent=2))
+        except OSError as exc:
+            raise CohortError(
+                f"cannot correct the check-in's participant: {exc.strerror or exc}", path=path
+            ) from None
 
 
 def _remove(path: Path) -> None:

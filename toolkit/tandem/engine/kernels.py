@@ -240,7 +240,12 @@ class ForkedKernel:
         self.pid = pid
         self.returncode: int | None = None
         self.stdout = self.stderr = self.stdin = None
-        self._pidfd = os.pidfd_open(pid)
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # gone already (a sandboxed kernel refused at its start)
+            raise RuntimeError(
+                f"the kernel (pid {pid}) exited as it started; the template's log says why"
+            ) from None
 
     def poll(self) -> int | None:
         if self.returncode is not None:

@@ -280,10 +280,15 @@ def _keep_hand_grades(
     for a submission that did not change, the grade given stands."""
     if not kept:
         return
+    from nbgrader.api import MissingEntry
+
     with ws.gradebook(cohort) as gradebook:
         for (module_id, participant_id), cells in kept.items():
             for (notebook, cell), points in cells.items():
-                grade = gradebook.find_grade(cell, notebook, module_id, participant_id)
+                try:
+                    grade = gradebook.find_grade(cell, notebook, module_id, participant_id)
+                except MissingEntry:  # the regraded notebook lost the cell: nothing to keep
+                    continue
                 if grade.manual_score == points and grade.needs_manual_grade:
                     grade.needs_manual_grade = False
         gradebook.db.commit()
