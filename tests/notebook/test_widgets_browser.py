@@ -146,9 +146,9 @@ def test_sharing_copies_the_text_into_the_check_in(lab: tuple[Lab, Workspace], p
     expect(box.locator(".tandem-status")).to_contain_text("Saved", timeout=SLOW)
     checkin = json.loads((server.root / MODULE / "tandem_checkin.json").read_text())
     assert checkin["shared_reflections"] == {
-        "t1-metric-to-watch": "Watch click-through on vacancies."
+        "t1-lead-next-time": "Watch click-through on vacancies."
     }
-    assert Store(server.root.parent / "store").latest(_store_key(ws, "t1-metric-to-watch")).shared  # type: ignore[union-attr]
+    assert Store(server.root.parent / "store").latest(_store_key(ws, "t1-lead-next-time")).shared  # type: ignore[union-attr]
 
 
 def test_a_failed_save_is_visible_and_keeps_the_text(
@@ -160,7 +160,7 @@ def test_a_failed_save_is_visible_and_keeps_the_text(
     shutil.rmtree(folder, ignore_errors=True)
     folder.write_text("a file where the store's folder should be")
     try:
-        box = page.locator(".tandem-reflection").nth(2)
+        box = page.locator(".tandem-reflection").nth(1)  # the lesson's second reflection
         textarea = box.locator(".tandem-reflection-text textarea")
         textarea.fill("This must not vanish.")
         box.locator(".tandem-save").click()

@@ -38,6 +38,7 @@ from typing import Any, Literal
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from tandem.engine import kernelcap, sandbox
+from tandem.engine.forked import ForkedKernel
 
 KernelMode = Literal["fork", "plain"]
 KERNEL_MODES: tuple[str, ...] = ("fork", "plain")
@@ -230,59 +231,6 @@ class ForkProvisioner(PlainProvisioner):
             "ipc_dir": self._ipc_dir,
             "connection_file": km.connection_file,
         }
-
-
-class ForkedKernel:
-    """A ``Popen``-like handle on a kernel forked by the template (not our own child)."""
-
-    def __init__(self, server: _TemplateClient, pid: int) -> None:
-        self.server = server
-        self.pid = pid
-        self.returncode: int | None = None
-        self.stdout = self.stderr = self.stdin = None
-        try:
-            self._pidfd = os.pidfd_open(pid)
-        except ProcessLookupError:  # gone already (a sandboxed kernel refused at its start)
-            raise RuntimeError(
-                f"the kernel (pid {pid}) exited as it started; the template's log says why"
-            ) from None
-
-    def poll(self) -> int | None:
-        if self.returncode is not None:
-            return self.returncode
-        import select
-
-        readable, _, _ = select.select([self._pidfd], [], [], 0)
-        if not readable:
-            return None
-        try:
-            self.returncode = self.server.reap(self.pid)
-        except RuntimeError:  # the template died: the kernel's new parent reaps it
-            self.returncode = -1
-        if self.returncode is not None:
-            os.close(self._pidfd)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        import select
-
-        if self.returncode is None:
-            readable, _, _ = select.select([self._pidfd], [], [], timeout)
-            if not readable:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
-        while self.poll() is None:  # exited but not yet reaped by the template
-            select.select([], [], [], 0.01)
-        return self.returncode or 0
-
-    def send_signal(self, signum: int) -> None:
-        if self.returncode is None:
-            os.kill(self.pid, signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
 
 
 class _TemplateClient:
