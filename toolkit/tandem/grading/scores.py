@@ -259,40 +259,45 @@ def _storage_order(session: Any, *tables: str) -> list[Any]:
     return [literal_column(f"{table}.rowid") for table in tables]
 
 
-def _grades(
-    session: Any, modules: Collection[str] | None, people: Collection[str] | None
-) -> dict[Key, list[CellGrade]]:
-    from nbgrader.api import (
-        Assignment,
-        BaseCell,
-        Grade,
-        Notebook,
-        SubmittedAssignment,
-        SubmittedNotebook,
-    )
+def _per_cell(session: Any, table: Any, *columns: Any) -> Any:
+    """A query of ``table`` (Grade or Comment) rows: module, student, notebook and cell
+    names first, then ``columns``, in the order nbgrader stored them."""
+    from nbgrader.api import Assignment, BaseCell, Notebook, SubmittedAssignment, SubmittedNotebook
     from sqlalchemy import select
 
-    query = (
+    return (
         select(
             Assignment.name,
             SubmittedAssignment.student_id,
             Notebook.name,
             BaseCell.name,
-            Grade.cell_type,
-            Grade.auto_score,
-            Grade.manual_score,
-            Grade.extra_credit,
-            Grade.max_score,
-            Grade.needs_manual_grade,
-            Grade.score,
+            *columns,
         )
-        .select_from(Grade)
-        .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
+        .select_from(table)
+        .join(SubmittedNotebook, SubmittedNotebook.id == table.notebook_id)
         .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
         .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
         .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
-        .join(BaseCell, BaseCell.id == Grade.cell_id)
-        .order_by(*_storage_order(session, "submitted_notebook", "grade"))
+        .join(BaseCell, BaseCell.id == table.cell_id)
+        .order_by(*_storage_order(session, "submitted_notebook", table.__tablename__))
+    )
+
+
+def _grades(
+    session: Any, modules: Collection[str] | None, people: Collection[str] | None
+) -> dict[Key, list[CellGrade]]:
+    from nbgrader.api import Grade
+
+    query = _per_cell(
+        session,
+        Grade,
+        Grade.cell_type,
+        Grade.auto_score,
+        Grade.manual_score,
+        Grade.extra_credit,
+        Grade.max_score,
+        Grade.needs_manual_grade,
+        Grade.score,
     )
     found: dict[Key, list[CellGrade]] = {}
     for module, student, *cell in session.execute(_filtered(query, modules, people)):
@@ -306,33 +311,9 @@ def _grades(
 def _comments(
     session: Any, modules: Collection[str] | None, people: Collection[str] | None
 ) -> dict[Key, list[CellComment]]:
-    from nbgrader.api import (
-        Assignment,
-        BaseCell,
-        Comment,
-        Notebook,
-        SubmittedAssignment,
-        SubmittedNotebook,
-    )
-    from sqlalchemy import select
+    from nbgrader.api import Comment
 
-    query = (
-        select(
-            Assignment.name,
-            SubmittedAssignment.student_id,
-            Notebook.name,
-            BaseCell.name,
-            Comment.auto_comment,
-            Comment.manual_comment,
-        )
-        .select_from(Comment)
-        .join(SubmittedNotebook, SubmittedNotebook.id == Comment.notebook_id)
-        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
-        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
-        .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
-        .join(BaseCell, BaseCell.id == Comment.cell_id)
-        .order_by(*_storage_order(session, "submitted_notebook", "comment"))
-    )
+    query = _per_cell(session, Comment, Comment.auto_comment, Comment.manual_comment)
     found: dict[Key, list[CellComment]] = {}
     for module, student, notebook, name, auto, manual in session.execute(
         _filtered(query, modules, people)
