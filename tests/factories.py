@@ -3,6 +3,7 @@ and the ``tandem`` command run in-process."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import yaml
 
 from tandem.cli.app import main
 from tandem.cohort.workspace import Workspace
+from tandem.curriculum.checkpoint_rules import solution_answers
+from tandem.curriculum.manifest import ANSWERS_FILE
 from tandem.demo import submission
 
 #: Plausible wrong answers written by hand, per module of the shipped curriculum.
@@ -26,21 +29,29 @@ def wrong_answer(module: str) -> dict[str, Any]:
 
 
 def answered(source: Any, released: Any, module: str, quality: str) -> Any:
-    """The released notebook answered to ``quality``: every answer ("full"), about half
-    ("partial"), none ("blank"), every answer with a graded test cell deleted
-    ("deleted-cell"), or every answer with the module's hand-written wrong ones ("wrong")."""
-    if quality != "wrong":
-        return submission(source, released, quality)
-    fixture = wrong_answer(module)
-    filled = submission(source, released, "full")
-    replaced = set()
-    for cell in filled.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in fixture["answers"]:
-            cell.source = fixture["answers"][grade_id]
-            replaced.add(grade_id)
-    assert replaced == set(fixture["answers"]), f"{module}: unknown answer cells"
-    return filled
+    """The released notebook answered to ``quality``: every answer typed into its cell
+    ("full"), about half ("partial"), none ("blank", and "answers"/"wrong", which answer
+    with the controls: see :func:`answers_file`), or every answer with a graded test cell
+    deleted ("deleted-cell")."""
+    if quality in ("answers", "wrong"):
+        return submission(source, released, "blank")
+    return submission(source, released, quality)
+
+
+def answers_file(source: Any, module: str, quality: str) -> dict[str, Any] | None:
+    """What the question controls leave in ``tandem_answers.json`` for ``quality``: every
+    right answer ("answers"), the module's hand-written wrong answers in place of some
+    ("wrong", ``tests/fixtures/wrong_answers/<module>.yml``), else no file."""
+    if quality not in ("answers", "wrong"):
+        return None
+    answers = solution_answers(source)
+    if quality == "wrong":
+        wrong = wrong_answer(module)["answers"]
+        assert set(wrong) <= set(answers), (
+            f"{module}: unknown questions {set(wrong) - set(answers)}"
+        )
+        answers.update(wrong)
+    return answers
 
 
 def submit(
@@ -63,8 +74,12 @@ def submit(
         shutil.copytree(release, target)
     for source in sorted((ws.folder("source") / module).glob("*.ipynb")):
         released = nbformat.read(release / source.name, as_version=4)
-        filled = answered(nbformat.read(source, as_version=4), released, module, quality)
-        nbformat.write(filled, target / source.name)
+        source_nb = nbformat.read(source, as_version=4)
+        nbformat.write(answered(source_nb, released, module, quality), target / source.name)
+        chosen = answers_file(source_nb, module, quality)
+        if chosen is not None:
+            record = {"schema_version": 1, "participant": participant, "answers": chosen}
+            (target / ANSWERS_FILE).write_text(json.dumps(record, indent=2), "utf-8")
     if stamp is not None:
         (target / "timestamp.txt").write_text(stamp)
     return target

@@ -1,10 +1,12 @@
 """Every checkpoint of the shipped curriculum, graded by the real nbgrader.
 
-One cohort of three pairs works through all six sessions: in every module, pair 1's
-learner submits the solutions, pair 2's learner submits the released notebook untouched,
-and pair 3's learner submits a plausible wrong answer written by hand
-(``tests/fixtures/wrong_answers/<module>.yml``), which must lose exactly the points of
-the tests it should fail.
+One cohort of four pairs works through all six sessions: in every module, pair 1's
+learner types the solutions into the answer cells, pair 2's learner submits the released
+notebook untouched, pair 3's learner answers with the controls (an answers file beside the
+untouched notebook) but gives the plausible wrong answers written by hand in
+``tests/fixtures/wrong_answers/<module>.yml``, which must lose exactly the points of the
+items they answer, and pair 4's learner gives every right answer with the controls. All
+of it is graded by ``tandem grade``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tandem.cli.app import main
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Workspace, init_cohort
 from tandem.curriculum.manifest import load_program
 from tandem.engine.batch import Job, execute_job, folder_inputs
-from tandem.grading.checkpoints import grade_session, read_grades, read_score
+from tandem.grading.checkpoints import read_grades, read_score, unfinished_grading
 
 from ..conftest import MANIFEST
 from ..factories import submit, wrong_answer
@@ -32,7 +35,10 @@ j2,Bo Junior,bo@example.org,junior
 s2,Kim Senior,kim@example.org,senior
 j3,Cy Junior,cy@example.org,junior
 s3,Lee Senior,lee@example.org,senior
+j4,Di Junior,di@example.org,junior
+s4,Mo Senior,mo@example.org,senior
 """
+QUALITIES = ("full", "blank", "wrong", "answers")
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +51,13 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     for session in PROGRAM.sessions:
         release_session(ws.root, session.id)
         for module in session.modules:
-            for pair, quality in zip(cohort.pairs, ("full", "blank", "wrong"), strict=True):
+            for pair, quality in zip(cohort.pairs, QUALITIES, strict=True):
                 submit(ws, pair.member(module.learner), module.id, quality)
             submit(ws, cohort.pairs[0].member(module.lead), module.id, "full")
-        results = grade_session(ws.root, session.id)
-        assert {r.status for r in results} == {"graded"}, results
+        with pytest.raises(SystemExit) as done:  # `tandem grade COHORT SESSION`
+            main(["grade", str(ws.root), session.id])
+        assert done.value.code in (0, None)
+        assert unfinished_grading(ws, cohort, list(session.modules)) == []
     return ws
 
 
@@ -67,19 +75,45 @@ def test_solutions_get_full_marks_and_blank_gets_zero(graded: Workspace, module:
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_a_wrong_answer_loses_exactly_the_points_of_its_failing_tests(
+def test_right_answers_chosen_with_the_controls_get_full_marks(
+    graded: Workspace, module: str
+) -> None:
+    """The answers file alone (the notebook as released) earns every autograded point."""
+    cohort = graded.load()
+    learner = PROGRAM.module(module).learner
+    typed = read_score(graded, cohort, module, cohort.pairs[0].member(learner))
+    chosen = read_score(graded, cohort, module, cohort.pairs[3].member(learner))
+    assert typed is not None and chosen is not None
+    assert chosen.auto_score == chosen.auto_max == typed.auto_max
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_a_wrong_answer_loses_exactly_the_points_of_its_items(
     graded: Workspace, module: str
 ) -> None:
     cohort = graded.load()
     fixture = wrong_answer(module)
-    assert fixture["why"].strip() and fixture["fails"]
+    assert fixture["why"].strip() and fixture["fails"] and fixture["answers"]
     learner = cohort.pairs[2].member(PROGRAM.module(module).learner)
     grades = read_grades(graded, cohort, module, learner)
     tests = {gid: g for gid, g in grades.items() if gid not in _manual_ids(graded, module)}
     assert set(fixture["fails"]) <= set(tests)
+    assert set(fixture["fails"]) == _items_checking(module, set(fixture["answers"]))
     for grade_id, (auto, maximum) in tests.items():
         expected = 0 if grade_id in fixture["fails"] else maximum
         assert auto == expected, f"{module}: {grade_id} scored {auto}, expected {expected}"
+
+
+def _items_checking(module: str, questions: set[str]) -> set[str]:
+    """The graded test cells of ``module``'s checkpoint that check one of ``questions``."""
+    items = set()
+    for path in PROGRAM.exercise_notebooks(PROGRAM.module(module)):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            checks = any(f'check("{q}"' in cell.source for q in questions)
+            if cell.cell_type == "code" and meta.get("grade") and checks:
+                items.add(meta["grade_id"])
+    return items
 
 
 def _manual_ids(ws: Workspace, module: str) -> set[str]:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
+from tandem.curriculum.checkpoint_rules import CODE_STUB, checkpoint_problems
 from tandem.curriculum.manifest import check_exercise, check_lesson, load_program, validate_program
 from tandem.curriculum.scaffold import new_module
 from tandem.errors import ManifestError, TandemError, UsageError, ValidationFailed
@@ -96,6 +97,7 @@ def test_the_lesson_runs_and_the_checkpoint_is_an_nbgrader_source(tiny_programme
     lesson = program.lesson_path(module)
     checkpoint = program.exercise_dir(module) / "checkpoint.ipynb"
     assert check_lesson(lesson) == [] and check_exercise(checkpoint) == []
+    assert checkpoint_problems(program, module) == []  # tagged, no code, every objective
 
     nb = nbformat.read(lesson, as_version=4)
     assert nb.metadata.kernelspec.name == "python3"
@@ -125,7 +127,8 @@ def test_the_lesson_runs_and_the_checkpoint_is_an_nbgrader_source(tiny_programme
 
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-    release, resources = ClearSolutions().preprocess(source, {"language": "python"})
+    stub = {"python": CODE_STUB}  # as in every cohort's nbgrader config
+    release, resources = ClearSolutions(code_stub=stub).preprocess(source, {"language": "python"})
     release, _ = ClearHiddenTests().preprocess(release, resources)
     blank = checkpoint.with_name("blank.ipynb")
     nbformat.write(release, blank)

@@ -26,6 +26,7 @@ import nbformat
 import pytest
 
 from tandem.cohort.workspace import Workspace, _fast_gradebook_creation
+from tandem.curriculum.checkpoint_rules import CODE_STUB
 from tandem.engine.batch import RunOptions
 from tandem.engine.executors import Executor, make_executor
 from tandem.grading.autograde import GradeOutcome, course_api, grade
@@ -391,6 +392,7 @@ def test_the_cli_grades_every_submission_and_exits_nonzero(
 
 # -- the curriculum's exercises --------------------------------------------------------
 QUALITIES = ("full", "wrong")  # the solutions, and tests/fixtures/wrong_answers/<module>.yml
+STUB = {"python": CODE_STUB}  # as every cohort's nbgrader config has it
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +401,8 @@ def exercises_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _fast_gradebook_creation()
     course = tmp_path_factory.mktemp("exercises") / "base"
     course.mkdir()
-    (course / "nbgrader_config.json").write_text('{"CourseDirectory": {"course_id": "ex"}}')
+    config = {"CourseDirectory": {"course_id": "ex"}, "ClearSolutions": {"code_stub": STUB}}
+    (course / "nbgrader_config.json").write_text(json.dumps(config))
     for m in PROGRAM.modules:
         shutil.copytree(PROGRAM.exercise_dir(m), course / "source" / m.id)
     api = course_api(course)

@@ -14,10 +14,19 @@ import pytest
 from tandem.cohort.exchange import collect_session, fetch, submit
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Workspace, init_cohort
+from tandem.curriculum.checkpoint_rules import CODE_STUB
 from tandem.grading.checkpoints import grade_session
 from tandem.notebook import questions
 from tandem.notebook.checkin import CONTEXT_FILE
-from tandem.notebook.questions import ANSWERS_FILE, AnswerBook, answered, check, choice, order
+from tandem.notebook.questions import (
+    ANSWERS_FILE,
+    AnswerBook,
+    answer_of,
+    answered,
+    check,
+    choice,
+    order,
+)
 
 from ..conftest import FIXTURES, ROSTER_2_PAIRS
 from ..factories import submit as put_submission
@@ -49,23 +58,31 @@ def _saved(folder: Path) -> dict[str, Any]:
 
 
 def test_a_changed_answer_is_written_and_restored_when_the_cell_runs_again(folder: Path) -> None:
-    blank = choice("q1", "Which?", ["A", "B"])(lambda: None)
-    assert blank is None and not (folder / ANSWERS_FILE).exists()
+    choice("q1", "Which?", ["A", "B"], answer=None)  # the release: `answer = None`
+    assert answer_of("q1") is None and not (folder / ANSWERS_FILE).exists()
     questions._QUESTIONS["q1"].set("B")
     assert _saved(folder) == {"q1": "B"}
-    # the release's stub: nbgrader put `raise NotImplementedError()` in the function
-    assert choice("q1", "Which?", ["A", "B"])(_stub) == "B"
-
-
-def _stub() -> None:
-    raise NotImplementedError()
+    assert choice("q1", "Which?", ["A", "B"], answer=None) is None  # shows only the controls
+    assert answer_of("q1") == "B"
 
 
 def test_a_typed_answer_counts_only_where_the_controls_hold_none(folder: Path) -> None:
-    assert order("q3", "Order", ["x", "y"], answer=["y", "x"]) == ["y", "x"]
+    order("q3", "Order", ["x", "y"], answer=["y", "x"])
+    assert answer_of("q3") == ["y", "x"]
     assert not (folder / ANSWERS_FILE).exists()  # typing writes nothing: the cell holds it
     questions._QUESTIONS["q3"].set(["x", "y"])
-    assert order("q3", "Order", ["x", "y"], answer=["y", "x"]) == ["x", "y"]
+    order("q3", "Order", ["x", "y"], answer=["y", "x"])
+    assert answer_of("q3") == ["x", "y"]
+
+
+def test_the_release_holds_the_stub_in_place_of_the_answer(cohort: Workspace) -> None:
+    """Tandem's course config: nbgrader releases `answer = "..."` as `answer = None`, and
+    the released cell runs (no NotImplementedError), so Run All reaches every question."""
+    released = nbformat.read(cohort.folder("release") / MODULE / "checkpoint.ipynb", 4)
+    answer_cells = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    code = [c.source for c in answer_cells if c.cell_type == "code"]
+    assert len(code) == len(RIGHT)
+    assert all(src.startswith(CODE_STUB + "\n") and "answer=answer" in src for src in code)
 
 
 def test_nothing_is_written_under_autograde_or_outside_a_cohort(
@@ -84,10 +101,12 @@ def test_a_tampered_or_damaged_answers_file_only_blanks_the_learners_own_answers
     folder: Path,
 ) -> None:
     (folder / ANSWERS_FILE).write_text(json.dumps({"answers": {"q1": "Z", "q3": ["x", "x", 1]}}))
-    assert choice("q1", "Which?", ["A", "B"], answer=None) is None  # not an option
-    assert order("q3", "Order", ["x", "y"], answer=None) is None
+    choice("q1", "Which?", ["A", "B"], answer=None)
+    order("q3", "Order", ["x", "y"], answer=None)
+    assert answer_of("q1") is None and answer_of("q3") is None  # not options: no answer
     (folder / ANSWERS_FILE).write_text("{not json")
-    assert choice("q1", "Which?", ["A", "B"], answer="A") == "A"
+    choice("q1", "Which?", ["A", "B"], answer="A")
+    assert answer_of("q1") == "A"
 
 
 def test_checks_say_unanswered_or_wrong_without_showing_the_expected_answer(
@@ -167,7 +186,7 @@ def test_the_source_grades_to_full_marks_and_the_release_to_zero(
     assert not (cohort.folder("source") / MODULE / ANSWERS_FILE).exists()
     released = nbformat.read(cohort.folder("release") / MODULE / "checkpoint.ipynb", 4)
     text = "\n".join(c.source for c in released.cells)
-    assert 'return "Line chart"' not in text and "check(" not in text  # answers stay hidden
+    assert 'answer = "Line chart"' not in text and "check(" not in text  # answers stay hidden
 
     results = grade_session(cohort.root, "s1")
 

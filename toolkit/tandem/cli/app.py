@@ -79,14 +79,30 @@ def validate(
             "./curriculum/program.yml."
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Also refuse checkpoints that break the authoring rules (every objective "
+            "tested by a tagged item, answers without code, stretch items without points).",
+        ),
+    ] = False,
 ) -> None:
     """Check the manifest and every lesson and exercise notebook it names."""
+    from tandem.curriculum.checkpoint_rules import checkpoint_problems
     from tandem.curriculum.manifest import validate_program
+    from tandem.errors import ValidationFailed
 
     program = validate_program(manifest)
+    advice = [p for m in program.modules for p in checkpoint_problems(program, m)]
+    if advice and strict:
+        raise ValidationFailed(advice)
+    for problem in advice:
+        console.print(f"advice: {problem}", markup=False, highlight=False)
     console.print(
         f"OK: {len(program.sessions)} sessions, {len(program.modules)} modules, "
         f"{len(program.competencies)} competencies ({program.manifest})"
+        + (f"; {len(advice)} checkpoint advice (see docs/authoring-modules.md)" if advice else "")
     )
 
 

@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tandem.cohort.guards import check_gradebook, holder, holder_record, lock_timeout
+from tandem.curriculum.checkpoint_rules import CODE_STUB
 from tandem.curriculum.manifest import Module, Program, Role, cohort_manifest, load_program
 from tandem.engine.jobs import QUIET_KERNEL
 from tandem.errors import CohortError, TandemError
@@ -248,7 +249,9 @@ class Workspace:
 
         self.gradebook_url()  # refuses a damaged gradebook before nbgrader opens it
         _fast_gradebook_creation()
-        config = Config(self.nbgrader_config())
+        # the stub too for a cohort made before question answer cells
+        config = Config({"ClearSolutions": {"code_stub": {"python": CODE_STUB}}})
+        config.merge(Config(self.nbgrader_config()))
         config.CourseDirectory.root = str(self.root)
         config.NbGraderAPI.log_level = logging.ERROR
         config.ExecutePreprocessor.timeout = 120
@@ -373,16 +376,9 @@ def init_cohort(
     )
     ws.root.mkdir(parents=True, exist_ok=True)
     with ws.locked():
-        for folder in (
-            "source",
-            "release",
-            "submitted",
-            "autograded",
-            "feedback",
-            "exchange",
-            "runs",
-            "reports",
-        ):
+        for folder in ("source", "release", "submitted", "autograded", "feedback", "exchange"):
+            ws.folder(folder).mkdir(exist_ok=True)
+        for folder in ("runs", "reports"):
             ws.folder(folder).mkdir(exist_ok=True)
         atomic_write_json(
             ws.root / NBGRADER_CONFIG,
@@ -392,6 +388,8 @@ def init_cohort(
                 # formgrader's Manage Assignments page otherwise shows the whole server
                 # configuration, the login token included
                 "FormgradeExtension": {"debug": False},
+                # a question's `answer = "..."` is released as `answer = None`
+                "ClearSolutions": {"code_stub": {"python": CODE_STUB}},
             },
         )
         _sync_students(ws, cohort)

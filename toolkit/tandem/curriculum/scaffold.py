@@ -20,7 +20,6 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,12 +33,12 @@ from tandem.curriculum.manifest import (
     other_role,
     validate_program,
 )
+from tandem.curriculum.templating import notebook, template
 from tandem.errors import ManifestError, UsageError
 from tandem.fsutil import atomic_write_text
 
 MINUTES = {"teaching": 45, "exercise": 30}
 OTHER_TRACK: dict[str, Track] = {"tech": "management", "management": "tech"}
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")
 
 
@@ -75,20 +74,35 @@ class _Plan:
             "lead": LEAD_OF_TRACK[self.track],
             "title": self.title,
             "minutes": dict(MINUTES),
-            "objectives": ["TODO: what the learner can do afterwards (compute, explain, choose)"],
+            "objectives": [
+                {"id": "read-the-data", "text": "TODO: what the learner can do"},
+                {"id": "judge-the-data", "text": "TODO: a second objective"},
+            ],
             "competencies": [self.competency],
             "lesson": self.lesson,
             "lesson_data": [self.data],
             "exercise": self.exercise,
         }
 
+    def values(self) -> dict[str, str]:
+        """The ``{name}`` fill-ins of the templates."""
+        lead = LEAD_OF_TRACK[self.track]
+        return {
+            "title": self.title, "module": self.id, "track": self.track, "lead": lead,
+            "learner": other_role(lead), "competencies": json.dumps([self.competency]),
+            "data": self.data, "exercise": self.exercise,
+            "teaching": str(MINUTES["teaching"]), "exercise_minutes": str(MINUTES["exercise"]),
+        }  # fmt: skip
+
     def files(self, root: Path) -> dict[Path, Callable[[], str]]:
         lesson, exercise = root / self.lesson, root / self.exercise
         return {
-            lesson: lambda: _notebook(_template("lesson.md.tpl"), self),
-            lesson.parent / self.data: lambda: _template("lesson_example.csv"),
-            exercise / "checkpoint.ipynb": lambda: _notebook(_template("checkpoint.md.tpl"), self),
-            exercise / "example.csv": lambda: _template("checkpoint_example.csv"),
+            lesson: lambda: notebook(template("lesson.md.tpl"), self.values()),
+            lesson.parent / self.data: lambda: template("lesson_example.csv"),
+            exercise / "checkpoint.ipynb": lambda: notebook(
+                template("checkpoint.md.tpl"), self.values()
+            ),
+            exercise / "example.csv": lambda: template("checkpoint_example.csv"),
         }
 
 
@@ -436,7 +450,11 @@ def _flow(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_scalar(v, flow=True)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v, flow=True) for v in value) + "]"
+        return (
+            "["
+            + ", ".join(_flow(v) if isinstance(v, dict) else _scalar(v, flow=True) for v in value)
+            + "]"
+        )
     return _scalar(value)
 
 
@@ -450,48 +468,6 @@ def _item(fields: dict[str, Any], col: int) -> str:
         for key, value in fields.items()
     )
     return " " * col + "- " + body[col + 2 :]
-
-
-# --- the notebooks, from the templates in tandem/curriculum/templates/ -----------------
-
-
-def _template(name: str) -> str:
-    """A scaffold template shipped as package data."""
-    return (resources.files("tandem.curriculum") / "templates" / name).read_text(encoding="utf-8")
-
-
-def _notebook(template: str, plan: _Plan) -> str:
-    """Cells start at ``%% md|code [grade_id [solution] [points=N]]`` at the start of a
-    line; ``{name}`` fill-ins."""
-    import nbformat  # imported here: nbformat's import costs ~1 s
-    from nbformat import v4
-
-    lead = LEAD_OF_TRACK[plan.track]
-    values = {
-        "title": plan.title, "module": plan.id, "track": plan.track, "lead": lead,
-        "learner": other_role(lead), "competencies": json.dumps([plan.competency]),
-        "data": plan.data, "exercise": plan.exercise,
-        "teaching": str(MINUTES["teaching"]), "exercise_minutes": str(MINUTES["exercise"]),
-    }  # fmt: skip
-    nb = v4.new_notebook(metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
-    for number, chunk in enumerate(("\n" + template).split("\n%% ")[1:]):
-        header, _, source = chunk.partition("\n")
-        source = re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), source)
-        kind, *grading = header.split()
-        source = source.strip()
-        cell = v4.new_markdown_cell(source) if kind == "md" else v4.new_code_cell(source)
-        cell.id = grading[0].replace("_", "-") if grading else f"cell-{number:02d}"
-        if grading:
-            meta = {"grade": False, "grade_id": grading[0], "locked": True, "schema_version": 3,
-                    "solution": "solution" in grading}  # fmt: skip
-            meta["locked"] = not meta["solution"]
-            for word in grading[1:]:
-                if word.startswith("points="):
-                    meta.update(grade=True, points=int(word.removeprefix("points=")))
-            cell.metadata["nbgrader"] = meta
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return str(nbformat.writes(nb)) + "\n"
 
 
 __all__ = ["new_module"]

@@ -3,17 +3,19 @@
 Kinds: :func:`choice` (one option, or several with ``multiple=True``), :func:`number`,
 :func:`order` (put items in order), :func:`categorise` (sort items into categories) and
 :func:`match` (pair each item with one of a second list). An answer cell is an nbgrader
-*solution* cell; the correct answer is the body of a small function, so the release
-(where nbgrader puts ``raise NotImplementedError()`` in its place) starts blank::
+*solution* cell whose solution region is one literal, ``answer = ...``; Tandem's course
+config makes nbgrader release it as ``answer = None`` (``checkpoint_rules.CODE_STUB``), so
+the release starts blank and a learner without the controls can still type the answer in
+place of ``None``::
 
-    @choice("q1", "Which chart shows a trend best?", ["Bar chart", "Line chart", "Pie chart"])
-    def answer_1():
-        ### BEGIN SOLUTION
-        return "Line chart"
-        ### END SOLUTION
+    ### BEGIN SOLUTION
+    answer = "Line chart"
+    ### END SOLUTION
+    choice("q1", "Which chart shows a trend best?", ["Bar chart", "Line chart", "Pie chart"],
+           answer=answer)
 
-The call shows the question's controls and binds ``answer_1`` to the current answer. A
-graded test cell checks it, the expected value inside the hidden tests::
+The call shows the question's controls and returns the current answer. A graded test
+cell checks it, the expected value inside the hidden tests::
 
     answered("q1")
     ### BEGIN HIDDEN TESTS
@@ -26,11 +28,11 @@ read back when the cell runs again (reopened notebook, restarted kernel). Widget
 plays no part: collect strips it and nbgrader's autograde re-executes the notebook, which
 reads the same file. Under autograde (``NBGRADER_EXECUTION``) nothing is written. Outside
 a cohort (no ``tandem_context.json`` beside the notebook, e.g. the author running the
-source) nothing is written either, so an answers file never lands in ``source/``. An
-answer the learner typed in the function (the fallback when controls do not show) counts
-when the controls hold no answer for that question. The file holds only this learner's
-answers; the expected values live in the test cells, so editing it changes only one's own
-answers, and a value that is not one of the question's options counts as no answer.
+source) nothing is written either, so an answers file never lands in ``source/``. A typed
+answer counts when the controls hold no answer for that question. The file holds only
+this learner's answers; the expected values live in the test cells, so editing it
+changes only one's own answers, and a value that is not one of the question's options
+counts as no answer.
 """
 
 from __future__ import annotations
@@ -279,7 +281,10 @@ CONTROLS = {
 
 
 def ask(question: Question, typed: Answer = None) -> Answer:
-    """Register and show ``question``; return its answer: the saved one, else ``typed``."""
+    """Register and show ``question``; return its answer: the saved one, else ``typed``.
+
+    The question kinds return nothing, so a cell ending with one shows only the controls;
+    :func:`answer_of` reads the answer."""
     if not question.id or not question.id.replace("-", "").replace("_", "").isalnum():
         raise TandemError(f"question id {question.id!r} must be letters, digits, '-' or '_'")
     book = AnswerBook(Path.cwd())
@@ -307,48 +312,27 @@ def _show(question: Question) -> None:
     display(QuestionPanel(question, [prompt, *CONTROLS[question.kind](question, changed), status]))  # type: ignore[no-untyped-call]
 
 
-class Asker:
-    """What a question call returns when no ``answer=`` is given: a decorator for the
-    function whose body is the correct answer (blank in the release)."""
-
-    def __init__(self, question: Question) -> None:
-        self.question = question
-
-    def __call__(self, typed: Callable[[], Answer]) -> Answer:
-        try:
-            literal = typed()
-        except NotImplementedError:  # nbgrader's stub: the release, not yet answered
-            literal = None
-        return ask(self.question, literal)
-
-
-_UNSET: Any = object()
-
-
-def _asked(question: Question, answer: Answer) -> Any:
-    return Asker(question) if answer is _UNSET else ask(question, answer)
-
-
 def choice(
     question_id: str,
     prompt: str,
     options: Sequence[str],
     *,
     multiple: bool = False,
-    answer: Answer = _UNSET,
-) -> Any:
-    """One option (``multiple=True``: any number of them) out of ``options``."""
-    return _asked(Question("choice", question_id, prompt, list(options), multiple=multiple), answer)
+    answer: Answer = None,
+) -> None:
+    """One option (``multiple=True``: any number of them) out of ``options``; ``answer``
+    is the typed fallback (``None``: none), used when the controls hold no answer."""
+    ask(Question("choice", question_id, prompt, list(options), multiple=multiple), answer)
 
 
-def number(question_id: str, prompt: str, *, answer: Answer = _UNSET) -> Any:
+def number(question_id: str, prompt: str, *, answer: Answer = None) -> None:
     """A number, typed; :func:`check` compares it within a tolerance."""
-    return _asked(Question("number", question_id, prompt), answer)
+    ask(Question("number", question_id, prompt), answer)
 
 
-def order(question_id: str, prompt: str, items: Sequence[str], *, answer: Answer = _UNSET) -> Any:
+def order(question_id: str, prompt: str, items: Sequence[str], *, answer: Answer = None) -> None:
     """``items`` put in order: the answer is the list, first to last."""
-    return _asked(Question("order", question_id, prompt, list(items)), answer)
+    ask(Question("order", question_id, prompt, list(items)), answer)
 
 
 def categorise(
@@ -357,12 +341,10 @@ def categorise(
     items: Sequence[str],
     categories: Sequence[str],
     *,
-    answer: Answer = _UNSET,
-) -> Any:
+    answer: Answer = None,
+) -> None:
     """Each item sorted into one of ``categories``: the answer maps item -> category."""
-    return _asked(
-        Question("categorise", question_id, prompt, list(items), list(categories)), answer
-    )
+    ask(Question("categorise", question_id, prompt, list(items), list(categories)), answer)
 
 
 def match(
@@ -371,10 +353,10 @@ def match(
     items: Sequence[str],
     partners: Sequence[str],
     *,
-    answer: Answer = _UNSET,
-) -> Any:
+    answer: Answer = None,
+) -> None:
     """Each item paired with one of ``partners``: the answer maps item -> partner."""
-    return _asked(Question("match", question_id, prompt, list(items), list(partners)), answer)
+    ask(Question("match", question_id, prompt, list(items), list(partners)), answer)
 
 
 def answer_of(question_id: str) -> Answer:

@@ -25,7 +25,10 @@ example
 %% md task1_instructions
 ## Task 1: Reading the table (2 points)
 %% code week2_west solution
-@choice(
+### BEGIN SOLUTION
+answer = "The number of resolved requests is missing"
+### END SOLUTION
+choice(
     "week2_west",
     "Why can we not calculate Team West's resolution rate for week 2?",
     [
@@ -33,12 +36,9 @@ example
         "The number of resolved requests is missing",
         "West resolved more requests than it received",
     ],
+    answer=answer,
 )
-def answer_1():
-    ### BEGIN SOLUTION
-    return "The number of resolved requests is missing"
-    ### END SOLUTION
-%% code test_week2_west points=2
+%% code test_week2_west points=2 objectives=read-the-data
 answered("week2_west")
 ### BEGIN HIDDEN TESTS
 check("week2_west", "The number of resolved requests is missing")
@@ -48,12 +48,11 @@ check("week2_west", "The number of resolved requests is missing")
 
 The resolution rate is resolved requests divided by requests, as a percentage.
 %% code east_week3 solution
-@number("east_week3", "What was Team East's resolution rate in week 3, in percent?")
-def answer_2():
-    ### BEGIN SOLUTION
-    return 90
-    ### END SOLUTION
-%% code test_east_week3 points=2
+### BEGIN SOLUTION
+answer = 90
+### END SOLUTION
+number("east_week3", "What was Team East's resolution rate in week 3, in percent?", answer=answer)
+%% code test_east_week3 points=2 objectives=read-the-data
 answered("east_week3")
 ### BEGIN HIDDEN TESTS
 check("east_week3", 90, tolerance=0.5)
@@ -61,7 +60,14 @@ check("east_week3", 90, tolerance=0.5)
 %% md task3_instructions
 ## Task 3: Before changing how work is shared (1 point)
 %% code steps solution
-@order(
+### BEGIN SOLUTION
+answer = [
+    "Compare more weeks of data",
+    "Decide whether to move work",
+    "Tell both teams about the decision",
+]
+### END SOLUTION
+order(
     "steps",
     "Put these steps in the order you would take them, first step first.",
     [
@@ -69,16 +75,9 @@ check("east_week3", 90, tolerance=0.5)
         "Compare more weeks of data",
         "Decide whether to move work",
     ],
+    answer=answer,
 )
-def answer_3():
-    ### BEGIN SOLUTION
-    return [
-        "Compare more weeks of data",
-        "Decide whether to move work",
-        "Tell both teams about the decision",
-    ]
-    ### END SOLUTION
-%% code test_steps points=1
+%% code test_steps points=1 objectives=judge-the-data
 answered("steps")
 ### BEGIN HIDDEN TESTS
 check(
@@ -107,7 +106,7 @@ what would you check before agreeing, and why? You may use the data.
    staffing, before moving work, or proposes comparing more weeks first.
 
 No points: accepts the comparison at face value, only restates the numbers, or is blank.
-%% md written_answer solution points=2
+%% md written_answer solution points=2 objectives=judge-the-data
 West's 83% against East's 90% rests on one comparable week: in week 1 West had no requests,
 and in week 2 its resolved count is missing. With 18 requests, one more resolved would move
 the rate by more than five points. Before moving any work I would ask whether the two teams
