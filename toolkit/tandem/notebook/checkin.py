@@ -94,8 +94,34 @@ class Feedback(BaseModel):
     comment: str = ""
 
 
+class LeadFeedback(BaseModel):
+    """The lead's structured feedback to the learner (Situation-Behaviour-Impact, as m3
+    teaches): what went well, and one thing to try next. It reaches the learner in the
+    feedback ``tandem feedback`` releases to them; the facilitator is shown only that it
+    was given, unless the lead offered it (``share_with_facilitator``) *and* the learner
+    agreed (the learner's :attr:`CheckIn.feedback_consent`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    situation: str = ""
+    behaviour: str = ""
+    impact: str = ""
+    try_next: str = ""
+    share_with_facilitator: bool = False
+
+    @property
+    def given(self) -> bool:
+        return any(t.strip() for t in (self.situation, self.behaviour, self.impact, self.try_next))
+
+
 class CheckIn(BaseModel):
-    """What a participant shares for one module. Validated when read from submissions."""
+    """What a participant shares for one module. Validated when read from submissions.
+
+    The learner writes ``self_assessment``, ``feedback`` (on the lead's teaching) and
+    ``feedback_consent``; the lead writes ``partner_rating`` (the lead's 1-5 ratings of the
+    learner on the module's competencies, before and after, same anchors as the
+    self-assessment) and ``lead_feedback``. The safety pulse never travels here: the
+    partner sees check-ins (:mod:`tandem.notebook.pulse`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -108,14 +134,18 @@ class CheckIn(BaseModel):
     feedback: Feedback | None = None
     shared_reflections: dict[str, str] = Field(default_factory=dict)
     answered: list[str] = Field(default_factory=list)
+    partner_rating: dict[str, dict[str, int]] = Field(default_factory=dict)
+    lead_feedback: LeadFeedback | None = None
+    feedback_consent: bool = False
 
     def model_post_init(self, context: Any, /) -> None:
-        for moment, ratings in self.self_assessment.items():
-            if moment not in ("before", "after"):
-                raise ValueError(f"self_assessment moment {moment!r} is not before/after")
-            for competency, rating in ratings.items():
-                if not 1 <= rating <= 5:
-                    raise ValueError(f"rating {rating} for {competency!r} is outside 1-5")
+        for field in ("self_assessment", "partner_rating"):
+            for moment, ratings in getattr(self, field).items():
+                if moment not in ("before", "after"):
+                    raise ValueError(f"{field} moment {moment!r} is not before/after")
+                for competency, rating in ratings.items():
+                    if not 1 <= rating <= 5:
+                        raise ValueError(f"rating {rating} for {competency!r} is outside 1-5")
 
 
 def update_checkin(

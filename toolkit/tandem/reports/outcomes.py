@@ -27,14 +27,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import fmean
 
+from tandem.notebook.pulse import PULSE_ITEMS
+
 Ratings = Mapping[str, int]  # competency -> 1..5
 
-#: The safety pulse's items (adapted from Edmondson 1999), and which is reverse-scored.
-PULSE_ITEMS: dict[str, tuple[str, bool]] = {
-    "could-say": ("I could say when I did not understand something.", False),
-    "taken-seriously": ("My partner took my suggestions seriously.", False),
-    "held-back": ("I held back a question or an idea for fear of how it would land.", True),
-}
 LOW_SAFETY = 2.5
 DIVERGENT_SAFETY = 1.5
 FULL_GROWTH = 2.0
