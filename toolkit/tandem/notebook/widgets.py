@@ -129,17 +129,26 @@ def _restore(where: Where, key: Key, status: w.HTML) -> Revision | None:
     """The last saved answer, or None; a store that cannot be read is shown, not raised."""
     try:
         return where.store.latest(key)
-    except StoreError as exc:
+    except (StoreError, KeyError, TypeError, AttributeError) as exc:
+        reason = (
+            exc
+            if isinstance(exc, StoreError)
+            else f"{where.store.path(key)} is damaged; it has been left untouched"
+        )
         status.value = (
-            f"<span style='color:#b42318'><b>NOT RESTORED:</b> {html.escape(str(exc))}</span>"
+            f"<span style='color:#b42318'><b>NOT RESTORED:</b> {html.escape(str(reason))}</span>"
         )
         return None
 
 
-def _ratings_row(label: str, value: int | None) -> w.ToggleButtons:
+def _ratings_row(label: str, value: object) -> w.ToggleButtons:
+    """A 1-5 row; a saved value that is not a rating 1-5 (a damaged store) shows as none."""
+    index = None
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+        index = value - 1
     buttons = w.ToggleButtons(
         options=RATINGS,
-        index=None if value is None else value - 1,
+        index=index,
         description=label,
         style={"description_width": "initial", "button_width": "2.5em"},
     )
@@ -260,7 +269,10 @@ def self_assessment(
         f"<b>Self-assessment ({moment} the module)</b>: 1 = new to this, 5 = could teach it."
     )
     if where.leads:
-        note = w.HTML("You lead this module: your partner, the learner, rates themself here.")
+        note = w.HTML(
+            "You lead this module: your partner, the learner, rates themself here; "
+            "you rate your partner in the partner rating."
+        )
         return Panel([heading, note], "self-assessment")
     key = where.key(f"self-assessment-{moment}", "lesson")
     status = _status()
