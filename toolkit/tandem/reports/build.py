@@ -32,6 +32,14 @@ from tandem.reports.data import (
     released_modules,
     session_of,
 )
+from tandem.reports.outcomes_data import (
+    add_pair_outcomes,
+    add_pulse_flags,
+    programme_outcomes,
+    pulse_reasons,
+    read_safety,
+)
+from tandem.reports.suppression import Disclosure
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,18 @@ def build_report_data(ws: Workspace) -> ReportData:
         checkins[module.id], skipped = read_checkins(ws, cohort, module.id)
         problems += skipped
     pairs = pair_data(ws, cohort, modules, checkins)
+    add_pair_outcomes(cohort, pairs, checkins)
     sessions = session_of(program)
     for pair in pairs:
         for checkpoint in pair["checkpoints"]:
             checkpoint["session"] = sessions[checkpoint["module"]]
-    needed = checkin_list(ws, cohort, program, pairs)
+    # Safety scores stay in memory: only flags (check-in list) and suppressed means by role
+    # (programme report) are written.
+    safety = read_safety(ws, cohort, program)
+    problems += safety.problems
+    needed = add_pulse_flags(
+        cohort, checkin_list(ws, cohort, program, pairs), pulse_reasons(cohort, safety)
+    )
     sites = Sites(ws.folder("reports"))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     atomic_write_json(
@@ -106,10 +121,12 @@ def build_report_data(ws: Workspace) -> ReportData:
             "generated_at": generated,
         },
     )
-    atomic_write_json(
-        sites.programme_file,
-        programme_data(cohort, program, modules, pairs, [c["pair"] for c in needed]),
+    d = Disclosure(cohort.min_group_size)
+    programme = programme_data(
+        cohort, program, modules, pairs, [c["pair"] for c in needed], disclosure=d
     )
+    programme.update(programme_outcomes(cohort, program, modules, pairs, safety, d))
+    atomic_write_json(sites.programme_file, programme)
     return ReportData(cohort, sites, needed, problems)
 
 
@@ -201,8 +218,8 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
         body.append("<h2>Not built</h2>" + _list([f"{r.id}: {r.error}" for r in failed]))
     if data.checkin_problems:
         body.append(
-            "<h2>Check-ins skipped</h2><p>These check-in files could not be read; "
-            "the rest of the data is used.</p>"
+            "<h2>Check-ins skipped</h2><p>These check-in (or safety-pulse) files could not "
+            "be read; the rest of the data is used.</p>"
             + _list([_in_workspace(p, data.sites.root.parent) for p in data.checkin_problems])
         )
     atomic_write_text(
@@ -229,8 +246,10 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
         site / "check-ins.html",
         page(
             f"{cohort.name}: check-ins needed",
-            f"<h1>Check-ins needed</h1><p>Work missing after its due date, low feedback for a "
-            f"lead (2 or less of 5), or self-ratings that fell.</p>{table}",
+            "<h1>Check-ins needed</h1><p>Work missing after its due date, low feedback for a "
+            "lead (2 or less of 5), self-ratings that fell, or a safety-pulse flag: one "
+            "partner reports low safety, or the two partners' views diverge (the answers "
+            f"are never shown, nor which partner).</p>{table}",
             footer="Built from data/pairs.json.",
         ),
     )

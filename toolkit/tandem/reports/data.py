@@ -288,11 +288,13 @@ def programme_data(
     modules: list[Module],
     pairs: list[dict[str, Any]],
     needing_checkin: Collection[str] = (),
+    disclosure: Disclosure | None = None,
 ) -> dict[str, Any]:
     """Aggregates only: no names, no ids; small groups suppressed, primary and secondary
     (see :mod:`tandem.reports.suppression`), the same in every table. ``needing_checkin``
-    holds the ids of the pairs that need a check-in."""
-    d = Disclosure(cohort.min_group_size)
+    holds the ids of the pairs that need a check-in; ``disclosure``, when given, decides
+    (and then knows) every figure, for tables added after these."""
+    d = disclosure or Disclosure(cohort.min_group_size)
     rows = module_data(modules, pairs, d)
     growth = growth_data(program, modules, pairs, d)
     mastery = competency_mastery(program, modules, pairs, d)

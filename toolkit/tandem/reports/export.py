@@ -24,7 +24,12 @@ learner is graded, as in the reports.
 
 * one row of ``kind`` ``checkin``; for the learner it holds their feedback to the lead:
   ``clarity``, ``relevance``, ``pace`` (1-5) and ``comment``
-* a ``rating`` row per competency they rated: ``competency``, ``before``, ``after`` (1-5)
+* a ``rating`` row per competency they rated themself on: ``competency``, ``before``,
+  ``after`` (1-5)
+* for the lead, a ``partner_rating`` row per competency on which they rated the learner
+  (same columns); the learner is the pair's other member. The lead's feedback to the
+  learner is never exported (its text is for the learner), nor anything of the safety
+  pulse: exports hold no pulse answer, score or flag
 * a ``reflection`` row per reflection they chose to share: ``prompt``, ``text``
 
 Withdrawn participants and former pairs are left out, as in the reports (``tandem
@@ -180,20 +185,27 @@ def checkin_rows(cohort: Cohort, module: Module, checkins: dict[str, CheckIn]) -
         base = {"participant": person.id, "name": person.name, "module": module.id, "role": role}
         feedback = checkin.feedback.model_dump() if checkin.feedback and role == "learner" else {}
         yield {**base, "kind": "checkin", **{f: feedback.get(f) for f in FEEDBACK_FIELDS}}
-        before = checkin.self_assessment.get("before", {})
-        after = checkin.self_assessment.get("after", {})
-        rated = {*before, *after}
-        ordered = [c for c in module.competencies if c in rated]
-        for competency in ordered + sorted(rated - set(ordered)):
-            yield {
-                **base,
-                "kind": "rating",
-                "competency": competency,
-                "before": before.get(competency),
-                "after": after.get(competency),
-            }
+        yield from _rating_rows(base, "rating", module, checkin.self_assessment)
+        if role == "lead":
+            yield from _rating_rows(base, "partner_rating", module, checkin.partner_rating)
         for prompt, text in checkin.shared_reflections.items():
             yield {**base, "kind": "reflection", "prompt": prompt, "text": text}
+
+
+def _rating_rows(
+    base: Row, kind: str, module: Module, ratings: dict[str, dict[str, int]]
+) -> Iterator[Row]:
+    before, after = ratings.get("before", {}), ratings.get("after", {})
+    rated = {*before, *after}
+    ordered = [c for c in module.competencies if c in rated]
+    for competency in ordered + sorted(rated - set(ordered)):
+        yield {
+            **base,
+            "kind": kind,
+            "competency": competency,
+            "before": before.get(competency),
+            "after": after.get(competency),
+        }
 
 
 def grading_notes(root: Path | str) -> list[str]:
