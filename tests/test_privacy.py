@@ -23,7 +23,15 @@ from tandem.cohort.exchange import (
 from tandem.cohort.workspace import Workspace
 from tandem.grading.checkpoints import grade_session
 from tandem.grading.feedback import release_feedback
-from tandem.notebook.checkin import CONTEXT_FILE, CheckIn, Feedback, load_context
+from tandem.notebook.checkin import (
+    CONTEXT_FILE,
+    CheckIn,
+    Feedback,
+    LeadFeedback,
+    load_context,
+    read_checkin,
+)
+from tandem.notebook.pulse import PULSE_FILE, Pulse, write_pulse
 from tandem.notebook.store import Key, Store
 from tandem.notebook.widgets import Where, reflection
 from tandem.privacy import NOT_REACHED, erase_participant, export_participant, write_export
@@ -321,3 +329,113 @@ def test_an_export_is_in_the_log_even_when_writing_it_fails(
         export_cohort(ws.root, taken, "csv")
     logged = {Path(e["path"]) for e in read_export_log(ws)}
     assert taken.resolve() / "scores.csv" in logged
+
+
+GIVEN_TEXT = "SAM-TO-ZEB: you asked the question nobody else would"
+ZEB_PULSE = {"could-say": 2, "taken-seriously": 1, "held-back": 5}
+SAM_PULSE = {"could-say": 4, "taken-seriously": 5, "held-back": 2}
+
+
+def _outcome_checkin(course: str, person: str, module: str) -> CheckIn:
+    checkin = CheckIn(participant=person, cohort=course, module=module)
+    if (person, module) == ("sam-senior", "tiny-mgmt"):  # sam leads zeb
+        checkin.partner_rating = {"before": {"tiny-lead": 2}, "after": {"tiny-lead": 4}}
+        checkin.lead_feedback = LeadFeedback(situation="Tuesday", behaviour=GIVEN_TEXT)
+    if (person, module) == ("zeb-junior", "tiny-tech"):  # zeb leads sam
+        checkin.partner_rating = {"before": {"tiny-skill": 1}, "after": {"tiny-skill": 3}}
+        checkin.lead_feedback = LeadFeedback(
+            try_next="Try the shortcut", share_with_facilitator=True
+        )
+    if (person, module) == ("zeb-junior", "tiny-mgmt"):
+        checkin.self_assessment = {"before": {"tiny-lead": 1}, "after": {"tiny-lead": 3}}
+        checkin.feedback_consent = True
+    return checkin
+
+
+@pytest.fixture
+def outcomes_run(tmp_path: Path, cohort_at: Callable[..., Workspace]) -> tuple[Workspace, Store]:
+    """Two pairs through s1 with partner ratings, lead feedback and both partners' pulse
+    (written by the management lesson into its folder and into each author's store);
+    collected, graded, feedback released."""
+    ws = cohort_at("released", roster=ROSTER_TWO_PAIRS)
+    course = ws.load().course_id
+    store = Store(tmp_path / "zeb-home" / "store")
+    for person in ("zeb-junior", "sam-senior", "ida-junior", "kim-senior"):
+        home = tmp_path / f"{person}-home"
+        for module in ("tiny-tech", "tiny-mgmt"):
+            folder = fetch(ws, home, module, person)
+            write_checkin(folder, _outcome_checkin(course, person, module))
+            answers = {"zeb-junior": ZEB_PULSE, "sam-senior": SAM_PULSE}.get(person)
+            if module == "tiny-mgmt" and answers:
+                write_pulse(
+                    folder, Pulse(participant=person, cohort=course, session="s1", answers=answers)
+                )
+            submit(ws, home, module, person)
+    store.save(Key("zeb-junior", course, "s1", "safety-pulse"), "", data=ZEB_PULSE)
+    collect_session(ws.root, "s1")
+    grade_session(ws.root, "s1")
+    released = release_feedback(ws.root, "s1", force=True)
+    assert ("tiny-mgmt", "zeb-junior") in released.partner_pages
+    return ws, store
+
+
+def test_privacy_export_has_ratings_and_feedback_given_and_received_and_own_pulse_only(
+    outcomes_run: tuple[Workspace, Store],
+) -> None:
+    ws, store = outcomes_run
+    exported = export_participant("zeb-junior", workspace=ws.root, store=store)
+    data = exported["cohort"]
+    given = data["partner_ratings_and_feedback_given_as_lead"]
+    assert given["tiny-tech"]["to"] == "sam-senior"
+    assert given["tiny-tech"]["partner_rating"] == {
+        "before": {"tiny-skill": 1},
+        "after": {"tiny-skill": 3},
+    }
+    assert given["tiny-tech"]["lead_feedback"]["try_next"] == "Try the shortcut"
+    received = data["partner_ratings_and_feedback_received_as_learner"]
+    assert received["tiny-mgmt"]["from"] == "sam-senior"
+    assert received["tiny-mgmt"]["partner_rating"]["after"] == {"tiny-lead": 4}
+    assert received["tiny-mgmt"]["lead_feedback"]["behaviour"] == GIVEN_TEXT
+    assert data["check_ins"]["tiny-mgmt"]["feedback_consent"] is True
+    assert data["safety_pulse"]["s1"]["answers"] == ZEB_PULSE  # their own, as submitted
+    assert data["safety_pulse"]["s1"]["module"] == "tiny-mgmt"
+    stored = [r["data"] for a in exported["private_store"]["answers"] for r in a["revisions"]]
+    assert ZEB_PULSE in stored  # and as kept in their store
+    # never the partner's pulse: sam's answers appear nowhere in zeb's export
+    assert SAM_PULSE not in stored
+    assert json.dumps(SAM_PULSE) not in json.dumps(exported)
+    sam = export_participant("sam-senior", workspace=ws.root)["cohort"]
+    assert sam["safety_pulse"]["s1"]["answers"] == SAM_PULSE
+    assert json.dumps(ZEB_PULSE) not in json.dumps(sam)
+    assert sam["partner_ratings_and_feedback_given_as_lead"]["tiny-mgmt"]["to"] == "zeb-junior"
+
+
+def test_erase_removes_pulse_files_ratings_of_them_and_their_released_pages(
+    outcomes_run: tuple[Workspace, Store],
+) -> None:
+    ws, store = outcomes_run
+    exchange = Path(ws.nbgrader_config()["Exchange"]["root"])
+    everywhere = [ws.root, exchange]
+    pulses = [p for r in everywhere for p in r.rglob(PULSE_FILE)]
+    assert [p for p in pulses if "zeb-junior" in p.read_text("utf-8")]
+    assert _files_in(everywhere, GIVEN_TEXT)  # sam's check-in copies and zeb's released page
+
+    removed = erase_participant("zeb-junior", workspace=ws.root, store=store)
+
+    assert any(r.startswith("safety pulse: ") for r in removed), removed
+    assert any(r.startswith("exchange feedback: ") for r in removed), removed
+    assert any("ratings of and feedback to them removed" in r for r in removed), removed
+    left = [p for r in everywhere for p in r.rglob(PULSE_FILE)]
+    assert left and all("sam-senior" in p.read_text("utf-8") for p in left)  # sam's own stays
+    assert _files_in(everywhere, GIVEN_TEXT) == []
+    assert _files_containing(store.root, "safety-pulse") == []
+    for copy in ws.root.rglob("tandem_checkin.json"):
+        checkin = json.loads(copy.read_text("utf-8"))
+        if checkin["module"] == "tiny-mgmt" and checkin["participant"] == "sam-senior":
+            assert checkin["partner_rating"] == {} and checkin["lead_feedback"] is None
+    # the collected check-in is still valid: reports read it as before
+    read_checkin(
+        ws.submission_dir("sam-senior", "tiny-mgmt") / "tandem_checkin.json",
+        participant="sam-senior",
+        module="tiny-mgmt",
+    )

@@ -183,6 +183,13 @@ def test_every_lesson_has_the_full_shape(module: Module) -> None:
     assert f'self_assessment([{competencies}], moment="after")' in code
     assert code.count("reflection(") >= 2
     assert f'session_feedback("{module.id}")' in code
+    # the lead rates the learner before and after, and gives feedback (issue #20)
+    assert f'partner_rating([{competencies}], moment="before")' in code
+    assert f'partner_rating([{competencies}], moment="after")' in code
+    assert f'lead_feedback("{module.id}")' in code
+    session = next(s for s in PROGRAM.sessions if module in s.modules)
+    pulse = f'safety_pulse("{session.id}")' in code
+    assert pulse == (module.track == "management"), "the pulse sits in the management lesson"
     assert "read_csv(" in code and "plt." in code  # hands-on with shipped data and a chart
 
 

@@ -4,6 +4,13 @@ It builds a roster of realistic (fictional) people, matches them into pairs, and
 runs every session through the real nbgrader exchange: release, fetch, answers of
 differing quality and check-ins, submit, collect, autograde; then it builds the
 reports. Everything happens inside one folder marked as a demo.
+
+Every two-way outcome is exercised: leads rate their learners before and after and give
+them feedback (a few offer it to the facilitator, and a few learners consent), and every
+person answers the safety pulse after every session. Three pairs are made to stand out
+(see :func:`standout`): the first reports low safety, the second's views of the sessions
+diverge, and in the third only the senior gains (the junior's management ratings do not
+move and their management checkpoints are left blank), so its reciprocity is low.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from tandem.engine.batch import RunOptions, open_executor
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.grading.checkpoints import CheckpointResult, grade_session
-from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback
+from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback, LeadFeedback
+from tandem.notebook.pulse import Pulse, write_pulse
 from tandem.reports.build import ReportResult, build_reports
 
 MARKER = ".tandem-demo"
@@ -45,6 +53,34 @@ TAKEAWAYS = (
     "I want to practise this with my own data before our next session.",
 )
 QUALITIES = ("full", "partial", "blank", "deleted-cell", "full", "partial")
+#: What leads write to their learner (situation, behaviour, impact, one thing to try next).
+LEAD_FEEDBACK = (
+    (
+        "When we worked through the second activity",
+        "you asked what the numbers would look like if the opposite were true",
+        "we caught a wrong assumption before building on it",
+        "Say your first guess out loud before running the code.",
+    ),
+    (
+        "During the worked example",
+        "you stopped me to ask for an example from your own team",
+        "the method became something you can use on Monday",
+        "Bring one real case from your week to our next session.",
+    ),
+    (
+        "At the end, in the discussion",
+        "you disagreed with my answer and showed the table that supported you",
+        "I changed my mind, and we both learned something",
+        "Keep going when the hierarchy makes it awkward; it works.",
+    ),
+)
+#: Pulse answers (could-say, taken-seriously, held-back: the last is reverse-scored).
+SAFE_PULSE = (
+    {"could-say": 5, "taken-seriously": 4, "held-back": 1},
+    {"could-say": 4, "taken-seriously": 5, "held-back": 2},
+)
+LOW_PULSE = {"could-say": 2, "taken-seriously": 2, "held-back": 4}  # safety score 2.0
+MIXED_PULSE = {"could-say": 3, "taken-seriously": 3, "held-back": 3}  # 3.0: diverges from 4.7
 
 JUNIORS = [
     ("Amara Okafor", "Marketing"),
@@ -151,20 +187,54 @@ def _answers(ws: Workspace, module: str, folder: Path, quality: str) -> None:
         nbformat.write(filled, folder / source.name)
 
 
-def demo_checkin(cohort: Cohort, module: Module, participant: str, seed: int) -> CheckIn:
+def standout(index: int) -> str:
+    """What makes pair ``index`` (0-based) stand out in the demo's reports: ``"low"``
+    (one partner reports low safety), ``"divergent"`` (the partners' pulses diverge),
+    ``"one-sided"`` (only the senior gains), else ``""``."""
+    return ("low", "divergent", "one-sided")[index] if index < 3 else ""
+
+
+def _ratings(rng: random.Random, module: Module, gained: bool) -> dict[str, dict[str, int]]:
+    """1-5 ratings before and after: usually a little higher after, unless not ``gained``."""
+    before = {c: rng.randint(1, 3) for c in module.competencies}
+    steps = (0, 1, 1, 2) if gained else (0,)
+    return {
+        "before": before,
+        "after": {c: min(5, r + rng.choice(steps)) for c, r in before.items()},
+    }
+
+
+def demo_checkin(
+    cohort: Cohort,
+    module: Module,
+    participant: str,
+    seed: int,
+    *,
+    gained: bool = True,
+    shared: bool = False,
+) -> CheckIn:
     """What a participant's widgets would have written: the learner rates themself before
-    and after (usually a little higher after), rates the lead, and sometimes shares a
-    reflection; the lead records what they answered."""
+    and after (usually a little higher after, never when not ``gained``), rates the lead,
+    and sometimes shares a reflection; the lead records what they answered, rates the
+    learner before and after and gives them feedback. ``shared``: the lead offers the
+    feedback to the facilitator and the learner consents."""
     rng = random.Random(seed)
     checkin = CheckIn(participant=participant, cohort=cohort.course_id, module=module.id)
     if cohort.participant(participant).role != module.learner:
         checkin.answered = [f"{module.id}-lead-next-time"]
+        checkin.partner_rating = _ratings(rng, module, gained)
+        if shared or rng.random() < 0.8:  # most leads write feedback
+            situation, behaviour, impact, try_next = rng.choice(LEAD_FEEDBACK)
+            checkin.lead_feedback = LeadFeedback(
+                situation=situation,
+                behaviour=behaviour,
+                impact=impact,
+                try_next=try_next,
+                share_with_facilitator=shared,
+            )
         return checkin
-    before = {c: rng.randint(1, 3) for c in module.competencies}
-    checkin.self_assessment = {
-        "before": before,
-        "after": {c: min(5, r + rng.choice((0, 1, 1, 2))) for c, r in before.items()},
-    }
+    checkin.self_assessment = _ratings(rng, module, gained)
+    checkin.feedback_consent = shared or rng.random() < 0.3
     checkin.feedback = Feedback(
         clarity=rng.randint(3, 5),
         relevance=rng.randint(2, 5),
@@ -190,6 +260,9 @@ def work_through(ws: Workspace, homes: Path, session_id: str) -> None:
     for offset, module in enumerate(session.modules):
         for index, pair in enumerate(cohort.pairs):
             quality = QUALITIES[(index + offset * 3 + number) % len(QUALITIES)]
+            gained = not (standout(index) == "one-sided" and module.learner == "junior")
+            quality = quality if gained else "blank"
+            shared = index == len(cohort.pairs) - 1 and number % 2 == 0
             for role in (module.learner, module.lead):
                 participant = pair.member(role)
                 home = homes / participant
@@ -197,10 +270,31 @@ def work_through(ws: Workspace, homes: Path, session_id: str) -> None:
                 if role == module.learner:
                     _answers(ws, module.id, folder, quality)
                 seed = zlib.crc32(f"{participant}:{module.id}".encode())
-                write_checkin(folder, demo_checkin(cohort, module, participant, seed))
+                checkin = demo_checkin(
+                    cohort, module, participant, seed, gained=gained, shared=shared
+                )
+                write_checkin(folder, checkin)
+                if module.track == "management":  # the pulse sits in the management lesson
+                    write_pulse(folder, demo_pulse(cohort, participant, session_id, index))
                 if (participant, module.id) == damaged_on_purpose(cohort, program):
                     (folder / CHECKIN_FILE).write_text('{"participant": "' + participant)
                 submit(ws, home, module.id, participant)
+
+
+def demo_pulse(cohort: Cohort, participant: str, session_id: str, index: int) -> Pulse:
+    """A person's pulse after a session: safe, except in the pairs that stand out (the
+    junior of the first pair reports low safety; in the second the junior's view is mixed
+    while the senior's is high)."""
+    role = cohort.participant(participant).role
+    kind = standout(index)
+    answers = SAFE_PULSE[zlib.crc32(f"{participant}:{session_id}".encode()) % 2]
+    if role == "junior" and kind == "low":
+        answers = LOW_PULSE
+    elif kind == "divergent":
+        answers = MIXED_PULSE if role == "junior" else SAFE_PULSE[0]
+    return Pulse(
+        participant=participant, cohort=cohort.course_id, session=session_id, answers=answers
+    )
 
 
 def damaged_on_purpose(cohort: Cohort, program: Program) -> tuple[str, str]:

@@ -5,13 +5,20 @@ on their side) and a cohort workspace (on the facilitator's side). Both function
 either or both.
 
 The export holds the profile, pair, check-ins, the feedback the person received as a
-module's lead (their learner's check-in), checkpoint scores, every graded cell and every
-comment in the gradebook, and the list of their files. Written to a file it is readable
+module's lead (their learner's check-in), the partner ratings and structured feedback they
+gave as a lead and received as a learner (both check-ins of the module), their own safety
+pulse answers (their submitted ``tandem_pulse.json`` files; those in their private store
+come with the store's export), checkpoint scores, every graded cell and every comment in
+the gradebook, and the list of their files. An export goes to the person themself, so
+their own pulse answers are in it; their partner's never are. Written to a file it is readable
 by its owner only, and a cohort export is recorded in the workspace's export log.
 
 Erasure removes the participant from ``cohort.yml`` (their partner becomes unpaired),
-their folders in ``submitted/``, ``autograded/``, ``feedback/`` and ``quarantine/``, their
-submissions in the exchange's inbound folder, their gradebook rows (then compacts the
+their folders in ``submitted/``, ``autograded/``, ``feedback/`` and ``quarantine/`` (with
+their check-ins, the ratings and feedback they gave, and their pulse files), the feedback
+pages released to them in the exchange, their submissions in the exchange's inbound
+folder, the ratings and feedback their partner gave them as a lead (taken out of every
+collected copy of the partner's check-in), their gradebook rows (then compacts the
 database so no deleted row lingers in the file), their entries in run manifests, their id
 from every collected copy of other participants' context files, the exports in the
 workspace, and every report, finished or interrupted (data, inputs, executed notebooks):
@@ -32,10 +39,11 @@ from typing import Any
 
 from tandem.cohort.exchange import read_checkins
 from tandem.cohort.workspace import Workspace, refresh_contexts
-from tandem.errors import CohortError
+from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_json, check_id
 from tandem.grading.scores import ScoreBook, read_book
-from tandem.notebook.checkin import CONTEXT_FILE
+from tandem.notebook.checkin import CHECKIN_FILE, CONTEXT_FILE
+from tandem.notebook.pulse import PULSE_FILE, read_pulse
 from tandem.notebook.store import Store
 from tandem.reports.export import (
     export_log_path,
@@ -77,6 +85,9 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
     checkins, scores, files = {}, {}, []
     grades: dict[str, Any] = {}
     received: dict[str, Any] = {}
+    given_as_lead: dict[str, Any] = {}
+    received_as_learner: dict[str, Any] = {}
+    pulse: dict[str, Any] = {}
     book = read_book(ws, cohort, [m.id for m in modules], [participant], cells=True)
     for module in modules:
         found, _ = read_checkins(ws, cohort, module.id)
@@ -87,6 +98,20 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
             feedback = found[learner].feedback if learner in found else None
             if feedback is not None:
                 received[module.id] = {"from": learner, **feedback.model_dump()}
+            if participant in found:
+                given_as_lead[module.id] = {"to": learner, **_outcomes(found[participant])}
+        if pair is not None and person.role == module.learner:
+            lead = pair.member(module.lead)
+            if lead in found:
+                received_as_learner[module.id] = {"from": lead, **_outcomes(found[lead])}
+        path = ws.submission_dir(participant, module.id) / PULSE_FILE
+        if path.is_file():
+            try:
+                own = read_pulse(path, participant=participant)
+            except TandemError as exc:  # the message never quotes an answer
+                pulse[module.id] = {"unreadable": str(exc)}
+            else:
+                pulse[own.session] = {"module": module.id, **own.model_dump()}
         detail = _gradebook_detail(book, module.id, participant)
         if detail is not None:
             grades[module.id] = detail
@@ -109,9 +134,21 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
         "pair": pair.model_dump() if pair else None,
         "check_ins": checkins,
         "feedback_received_as_lead": received,
+        "partner_ratings_and_feedback_given_as_lead": given_as_lead,
+        "partner_ratings_and_feedback_received_as_learner": received_as_learner,
+        "safety_pulse": pulse,
         "checkpoint_scores": scores,
         "checkpoint_grades": grades,
         "files": files,
+    }
+
+
+def _outcomes(checkin: Any) -> dict[str, Any]:
+    """A lead's partner ratings and structured feedback, from their check-in."""
+    feedback = checkin.lead_feedback
+    return {
+        "partner_rating": checkin.partner_rating,
+        "lead_feedback": feedback.model_dump() if feedback is not None else None,
     }
 
 
@@ -178,9 +215,14 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
             targets += [
                 (e, f"exchange inbound: {e.name}") for e in sorted(inbound.glob(f"{participant}+*"))
             ]
+        pulses = sum(len(list(t.rglob(PULSE_FILE))) for t, _ in targets if t.is_dir())
+        removed += _erase_released_feedback(ws, course, participant)
+        removed += _erase_ratings_of(ws, cohort, course, participant)
         for target, label in targets:
             if _remove(target):
                 removed.append(label)
+        if pulses:
+            removed.append(f"safety pulse: {pulses} files (with the folders above)")
         removed += _erase_report_data(ws)
         removed += _erase_exports(ws, participant, needles)
         removed += _erase_from_context_copies(ws, course, participant)
@@ -280,6 +322,76 @@ def _mentions(path: Path, needles: list[bytes]) -> bool:
 
 def _token(needle: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![\w.@+-])" + re.escape(needle) + rb"(?![\w@+-]|\.\w)")
+
+
+def _erase_released_feedback(ws: Workspace, course: Path, participant: str) -> list[str]:
+    """The feedback pages released to them: nbgrader publishes each page of
+    ``feedback/<participant>/<module>/`` to the exchange under a hash of the submission's
+    secret and the page's name, which only their feedback folder can tell."""
+    from nbgrader.utils import notebook_hash
+
+    removed = 0
+    for secret_file in sorted(
+        (ws.folder("feedback") / participant).glob("*/submission_secret.txt")
+    ):
+        secret = secret_file.read_text(encoding="utf-8")
+        for page in sorted(secret_file.parent.glob("*.html")):
+            published = (
+                course / "feedback" / f"{notebook_hash(secret=secret, notebook_id=page.stem)}.html"
+            )
+            removed += _remove(published)
+    return [f"exchange feedback: {removed} released pages"] if removed else []
+
+
+def _erase_ratings_of(ws: Workspace, cohort: Any, course: Path, participant: str) -> list[str]:
+    """Their partner's ratings of them and feedback to them (as the module's lead) are
+    about them: taken out of every collected copy of the partner's check-in of a module
+    they learned (the partner's submitted, autograded and feedback folders, the exchange's
+    inbound)."""
+    pair = cohort.pair_of(participant)
+    if pair is None:
+        return []
+    role = cohort.participant(participant).role
+    written, unreachable = 0, []
+    for session in ws.program(cohort).sessions:
+        for module in session.modules:
+            if module.learner != role:
+                continue
+            lead = pair.member(module.lead)
+            copies = [ws.folder(f) / lead / module.id / CHECKIN_FILE for f in PERSONAL_FOLDERS]
+            if (course / "inbound").is_dir():
+                copies += sorted((course / "inbound").glob(f"{lead}+{module.id}+*/{CHECKIN_FILE}"))
+            for path in copies:
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                except FileNotFoundError:
+                    continue
+                except ValueError:
+                    continue  # unreadable: never read as a check-in either
+                except OSError:
+                    unreachable.append(
+                        f"{NOT_REACHED}{path} (cannot be read: as root, remove "
+                        "partner_rating and lead_feedback from it)"
+                    )
+                    continue
+                if not isinstance(data, dict) or not (
+                    data.get("partner_rating") or data.get("lead_feedback")
+                ):
+                    continue
+                data["partner_rating"], data["lead_feedback"] = {}, None
+                try:
+                    atomic_write_json(path, data)
+                except OSError:
+                    unreachable.append(
+                        f"{NOT_REACHED}{path} (cannot be rewritten: as root, "
+                        "remove partner_rating and lead_feedback from it)"
+                    )
+                    continue
+                written += 1
+    done = [
+        f"{written} copies of their partner's check-ins: ratings of and feedback to them removed"
+    ]
+    return (done if written else []) + unreachable
 
 
 def _erase_from_context_copies(ws: Workspace, course: Path, participant: str) -> list[str]:
