@@ -4,6 +4,7 @@ outcomes it exercises (partner ratings, lead feedback, the pulse and its flags).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from tandem.cohort.exchange import read_checkins
@@ -92,3 +93,13 @@ def test_the_demo_exercises_partner_ratings_lead_feedback_and_the_pulse(tmp_path
     assert one_sided["junior"].value == 0.0  # no rise in ratings, a blank checkpoint
     assert (one_sided["senior"].value or 0) > 0
     assert reciprocity([one_sided["junior"], one_sided["senior"]]) == 0.0
+    # the first session's feedback reaches each learner with the lead's page beside it
+    module = modules["management"]
+    learner = cohort.pairs[0].member(module.learner)
+    fetched = result.workspace.parent / "participants" / learner / module.id / "feedback"
+    pages = {p.name for p in fetched.glob("*/*.html")}
+    assert pages == {"checkpoint.html", f"{module.id}.html"}
+    lead_page = next(fetched.glob(f"*/{module.id}.html")).read_text("utf-8")
+    lead = checkins["management"][cohort.pairs[0].member(module.lead)]
+    assert lead.lead_feedback is not None
+    assert html.escape(lead.lead_feedback.try_next) in lead_page

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tandem.cohort.exchange import collect_session, fetch, submit, write_checkin
+from tandem.cohort.exchange import (
+    collect_session,
+    fetch,
+    fetch_feedback,
+    submit,
+    write_checkin,
+)
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Cohort, Workspace, init_cohort
 from tandem.curriculum.manifest import Competency, Module, Program, load_program
@@ -34,6 +40,7 @@ from tandem.engine.batch import RunOptions, open_executor
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.grading.checkpoints import CheckpointResult, grade_session
+from tandem.grading.feedback import release_feedback
 from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback, LeadFeedback
 from tandem.notebook.pulse import Pulse, write_pulse
 from tandem.reports.build import ReportResult, build_reports
@@ -326,6 +333,20 @@ def prepare_folder(out: Path) -> None:
     atomic_write_text(out / MARKER, "Created by 'tandem demo'; safe to delete.\n")
 
 
+def _feedback_to_learners(
+    ws: Workspace, homes: Path, session_id: str, progress: Callable[[str], None]
+) -> None:
+    """The first session's feedback, released before its written answers are graded (as
+    ``tandem feedback --force``) and fetched by each learner: nbgrader's page of the
+    checkpoint and, beside it, the lead's ratings and feedback."""
+    progress(f"{session_id}: feedback released to learners and fetched, the lead's page with it")
+    release_feedback(ws.root, session_id, force=True)
+    cohort = ws.load()
+    for module in ws.program(cohort).session(session_id).modules:
+        for _, learner in cohort.learners(module):
+            fetch_feedback(ws, homes / learner, module.id, learner)
+
+
 def run_demo(
     out: Path | str = "demo-cohort",
     *,
@@ -370,6 +391,8 @@ def run_demo(
             for problem in collected.checkin_problems:
                 progress(skipped_line(problem, damaged / CHECKIN_FILE))
             grades += grade_session(ws.root, session.id, options, executor=executor)
+            if session == ws.program(cohort).sessions[0]:
+                _feedback_to_learners(ws, out / "participants", session.id, progress)
         progress("Building reports with papermill")
         reports = build_reports(ws.root, options=options, executor=executor)
     finally:
