@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tandem.errors import TandemError
 from tandem.fsutil import atomic_write_text
@@ -114,14 +114,62 @@ class LeadFeedback(BaseModel):
         return any(t.strip() for t in (self.situation, self.behaviour, self.impact, self.try_next))
 
 
+#: The themes an improvement idea is filed under (reports count ideas by theme).
+IDEA_THEMES = (
+    "customers and service",
+    "operations and logistics",
+    "communication and collaboration",
+    "tools, data and automation",
+    "people and ways of working",
+    "safety and security",
+)
+
+
+class Idea(BaseModel):
+    """An improvement idea for "how we've always done it", recorded by one partner (the
+    direction is the recorder's role). ``id`` is made once by the widget
+    (``idea-`` + 8 hex digits) and never changes, so the facilitator's status records
+    (``tandem ideas set``) keep pointing at it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^idea-[0-9a-f]{8}$")
+    title: str = Field(min_length=1, max_length=200)
+    process: str = Field(default="", max_length=2000)
+    benefit: str = Field(default="", max_length=2000)
+    owner: str = Field(default="", max_length=200)
+    theme: str = IDEA_THEMES[0]
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, value: str) -> str:
+        if value not in IDEA_THEMES:
+            raise ValueError(f"theme {value!r} is not one of: {', '.join(IDEA_THEMES)}")
+        return value
+
+
+class FollowUp(BaseModel):
+    """A participant's answers to the follow-up three months on (Kirkpatrick level 3):
+    how often they still use what their partner taught them, how often they see their
+    partner use what they taught, 1-5 (1 = never, 5 = every week), and one example in
+    their own words (shared with the partner and facilitator, like the check-in)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    still_use: int | None = Field(default=None, ge=1, le=5)
+    partner_uses: int | None = Field(default=None, ge=1, le=5)
+    example: str = Field(default="", max_length=5000)
+
+
 class CheckIn(BaseModel):
     """What a participant shares for one module. Validated when read from submissions.
 
     The learner writes ``self_assessment``, ``feedback`` (on the lead's teaching) and
     ``feedback_consent``; the lead writes ``partner_rating`` (the lead's 1-5 ratings of the
     learner on the module's competencies, before and after, same anchors as the
-    self-assessment) and ``lead_feedback``. The safety pulse never travels here: the
-    partner sees check-ins (:mod:`tandem.notebook.pulse`)."""
+    self-assessment) and ``lead_feedback``. Either partner may record ``ideas``; the
+    check-in of the follow-up module holds ``followup``. The safety pulse never travels
+    here: the partner sees check-ins (:mod:`tandem.notebook.pulse`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -137,6 +185,8 @@ class CheckIn(BaseModel):
     partner_rating: dict[str, dict[str, int]] = Field(default_factory=dict)
     lead_feedback: LeadFeedback | None = None
     feedback_consent: bool = False
+    ideas: list[Idea] = Field(default_factory=list)
+    followup: FollowUp | None = None
 
     def model_post_init(self, context: Any, /) -> None:
         for field in ("self_assessment", "partner_rating"):
