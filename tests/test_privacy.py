@@ -243,7 +243,7 @@ def test_erase_leaves_no_trace_in_workspace_or_exchange_and_lists_exports_elsewh
     ws = graded_two_pairs
     exchange = Path(ws.nbgrader_config()["Exchange"]["root"])
     outside = tmp_path / "elsewhere"
-    scores_csv, checkins_csv = export_cohort(ws.root, outside, "csv")
+    scores_csv, checkins_csv, *_ = export_cohort(ws.root, outside, "csv")
     export_cohort(ws.root, ws.folder("exports"), "json")
     mine = write_export(export_participant("zeb-junior", workspace=ws.root), outside / "z.json")
     theirs = write_export(export_participant("ida-junior", workspace=ws.root), outside / "i.json")
@@ -439,3 +439,47 @@ def test_erase_removes_pulse_files_ratings_of_them_and_their_released_pages(
         participant="sam-senior",
         module="tiny-mgmt",
     )
+
+
+def test_privacy_export_has_the_persons_ideas_with_their_outcome(tiny_cohort: Workspace) -> None:
+    from tandem.notebook.checkin import Idea
+
+    from .factories import submit
+
+    ws = tiny_cohort
+    folder = submit(ws, "j1", "tiny-tech", "blank")
+    idea = Idea(id="idea-00c0ffee", title="Share the rota online", theme="operations and logistics")
+    checkin = CheckIn(participant="j1", cohort="c", module="tiny-tech", ideas=[idea])
+    (folder / "tandem_checkin.json").write_text(checkin.model_dump_json())
+    (ws.root / "ideas.yml").write_text("idea-00c0ffee: {status: trialled, note: In March}\n")
+    data = export_participant("j1", workspace=ws.root)["cohort"]
+    [exported] = data["ideas"]
+    assert (exported["id"], exported["title"], exported["module"]) == (
+        "idea-00c0ffee",
+        "Share the rota online",
+        "tiny-tech",
+    )
+    assert (exported["status"], exported["note"]) == ("trialled", "In March")
+    assert data["followup"] is None  # no follow-up released yet
+    assert export_participant("s1", workspace=ws.root)["cohort"]["ideas"] == []
+
+
+def test_erase_drops_the_outcome_records_of_the_persons_ideas_only(tiny_cohort: Workspace) -> None:
+    from tandem.cohort.ideas import load_records
+    from tandem.notebook.checkin import Idea
+
+    from .factories import submit
+
+    ws = tiny_cohort
+    for who, idea_id in (("j1", "idea-00c0ffee"), ("s1", "idea-0000beef")):
+        folder = submit(ws, who, "tiny-tech", "blank")
+        idea = Idea(id=idea_id, title=f"{who}'s idea", theme="operations and logistics")
+        checkin = CheckIn(participant=who, cohort="c", module="tiny-tech", ideas=[idea])
+        (folder / "tandem_checkin.json").write_text(checkin.model_dump_json())
+    (ws.root / "ideas.yml").write_text(
+        "idea-00c0ffee: {status: trialled, note: In March}\n"
+        "idea-0000beef: {status: adopted, note: Since May}\n"
+    )
+    removed = erase_participant("j1", workspace=ws.root)
+    assert "ideas.yml: the outcome records of 1 of their ideas" in removed
+    assert set(load_records(ws)) == {"idea-0000beef"}  # the partner's record stands

@@ -28,10 +28,17 @@ def test_two_sites_linked_from_an_index_that_names_no_one(demo_cohort: DemoResul
         assert pair in page
     assert demo_cohort.reports.failed == []
     programme = demo_cohort.workspace / PROGRAMME
-    assert sorted(p.name for p in programme.iterdir()) == ["data.json", "index.html"]
+    assert sorted(p.name for p in programme.iterdir()) == [
+        "data.json",
+        "director.html",
+        "director.json",
+        "index.html",
+    ]
+    director = (programme / "director.html").read_text() + (programme / "director.json").read_text()
     for person in demo_cohort.roster.read_text().splitlines()[1:]:
         pid, name = person.split(",")[:2]
         assert pid not in html and name not in html
+        assert name not in director
 
 
 def test_pair_report_shows_both_partners_and_their_scores(demo_cohort: DemoResult) -> None:
@@ -83,7 +90,8 @@ def test_groups_smaller_than_the_minimum_are_suppressed(demo_cohort: DemoResult)
 
 def test_pages_work_offline_and_hide_code(demo_cohort: DemoResult) -> None:
     pages = sorted((demo_cohort.workspace / "reports").rglob("*.html"))
-    assert len(pages) == 7  # index, programme, facilitator index, check-ins, 3 pair pages
+    # index, programme, director, facilitator index, check-ins, ideas, 3 pair pages
+    assert len(pages) == 9
     for page in pages:
         html = page.read_text()
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), page

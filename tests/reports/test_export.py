@@ -99,7 +99,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_scores_csv_holds_each_pair_and_module_exactly(cohort_root: Path, tmp_path: Path) -> None:
-    scores, checkins = export_cohort(cohort_root, tmp_path / "out", "csv")
+    scores, checkins, *_ = export_cohort(cohort_root, tmp_path / "out", "csv")
     assert (scores, checkins) == (tmp_path / "out/scores.csv", tmp_path / "out/checkins.csv")
     with scores.open(encoding="utf-8-sig", newline="") as handle:
         assert next(csv.reader(handle)) == list(SCORE_COLUMNS)
@@ -139,7 +139,7 @@ def test_scores_csv_holds_each_pair_and_module_exactly(cohort_root: Path, tmp_pa
 def test_checkins_csv_neutralises_formulas_and_keeps_numbers(
     cohort_root: Path, tmp_path: Path
 ) -> None:
-    _, path = export_cohort(cohort_root, tmp_path, "csv")
+    _, path, *_ = export_cohort(cohort_root, tmp_path, "csv")
     rows = _read_csv(path)
     assert list(rows[0]) == list(CHECKIN_COLUMNS)
     by_kind = {(r["participant"], r["module"], r["kind"], r["prompt"]): r for r in rows}
@@ -178,7 +178,7 @@ def test_checkins_csv_neutralises_formulas_and_keeps_numbers(
 
 
 def test_json_keeps_values_as_they_are(cohort_root: Path, tmp_path: Path) -> None:
-    scores, checkins = export_cohort(cohort_root, tmp_path / "json", "json")
+    scores, checkins, *_ = export_cohort(cohort_root, tmp_path / "json", "json")
     assert scores.name == "scores.json" and checkins.name == "checkins.json"
     score_rows = json.loads(scores.read_text("utf-8"))
     assert [list(r) for r in score_rows] == [list(SCORE_COLUMNS)] * 4
@@ -197,7 +197,7 @@ def test_withdrawn_participants_and_former_pairs_are_left_out(
     cohort_root: Path, tmp_path: Path
 ) -> None:
     withdraw(cohort_root, "s2")
-    scores, checkins = export_cohort(cohort_root, tmp_path, "json")
+    scores, checkins, *_ = export_cohort(cohort_root, tmp_path, "json")
     assert {r["pair"] for r in json.loads(scores.read_text("utf-8"))} == {"pair-01"}
     assert {r["participant"] for r in json.loads(checkins.read_text("utf-8"))} == {"s1", "j1"}
 
@@ -241,7 +241,7 @@ def test_exports_are_owner_only_and_other_files_follow_the_umask(
         atomic_write_json(tmp_path / "ordinary.json", {})
     finally:
         os.umask(before)
-    assert [stat.S_IMODE(p.stat().st_mode) for p in written] == [0o600, 0o600]
+    assert [stat.S_IMODE(p.stat().st_mode) for p in written] == [0o600] * 4
     for name in ("ordinary.txt", "ordinary.json"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask, name
 
@@ -262,3 +262,40 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def test_ideas_and_the_directors_figures_are_exported(cohort_root: Path, tmp_path: Path) -> None:
+    """Ideas as the pair pages list them (formula-like text neutralised in CSV), and the
+    director page's figures as the programme report computes them, suppressed the same."""
+    from tandem.notebook.checkin import Idea
+    from tandem.reports.build import build_report_data
+    from tandem.reports.director import DIRECTOR_COLUMNS
+
+    ws = Workspace(cohort_root)
+    folder = ws.submission_dir("j1", "tiny-tech")
+    idea = Idea(id="idea-0badcafe", title="=HYPERLINK(1)", theme="operations and logistics")
+    write_checkin(folder, _checkin("j1", "tiny-tech", ideas=[idea]))
+    atomic_write_text(ws.root / "ideas.yml", "idea-0badcafe: {status: adopted, note: In May}\n")
+
+    paths = export_cohort(cohort_root, tmp_path / "csv", "csv")
+    assert [p.name for p in paths] == ["scores.csv", "checkins.csv", "ideas.csv", "outcomes.csv"]
+    [row] = _read_csv(paths[2])
+    assert (row["id"], row["title"], row["direction"], row["pair"]) == (
+        "idea-0badcafe", "'=HYPERLINK(1)", "from the junior", "pair-01"
+    )  # fmt: skip
+    assert (row["status"], row["note"]) == ("adopted", "In May")
+
+    json_paths = export_cohort(cohort_root, tmp_path / "json", "json")
+    outcomes = json.loads(json_paths[3].read_text("utf-8"))
+    assert outcomes and all(list(r) == list(DIRECTOR_COLUMNS) for r in outcomes)
+    build_report_data(ws)
+    director = json.loads((ws.folder("reports") / "programme" / "director.json").read_text())
+    adopted = [
+        r for r in outcomes if r["section"] == "behaviour: ideas" and r["direction"] == "all"
+    ]
+    shown = {r["figure"]: r["value"] for r in adopted}
+    fewer = f"fewer than {director['min_group_size']}"
+    for status in ("raised", "adopted"):
+        expected = director["ideas_total"].get(status)
+        assert shown[status] == (fewer if expected is None else expected)
+    assert shown["adopted"] == fewer  # one idea from one pair: suppressed, as on the page

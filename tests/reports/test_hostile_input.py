@@ -126,7 +126,8 @@ def test_hostile_text_never_becomes_markup_on_any_report_page(
     hostile_reports: Workspace,
 ) -> None:
     pages = sorted(hostile_reports.folder("reports").rglob("*.html"))
-    assert len(pages) == 5  # index, programme, facilitator index, check-ins, one pair page
+    # index, programme, director, facilitator index, check-ins, ideas, one pair page
+    assert len(pages) == 7
     for path in pages:
         page = parse(path)
         tags = [tag for tag, _ in page.tags]

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.cohort.exchange import read_checkins
+from tandem.cohort.ideas import forget_records, list_ideas
 from tandem.cohort.workspace import Workspace, refresh_contexts
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_json, check_id
@@ -45,6 +46,7 @@ from tandem.grading.scores import ScoreBook, read_book
 from tandem.notebook.checkin import CHECKIN_FILE, CONTEXT_FILE
 from tandem.notebook.pulse import PULSE_FILE, read_pulse
 from tandem.notebook.store import Store
+from tandem.reports.behaviour_data import person_behaviour
 from tandem.reports.export import (
     export_log_path,
     read_export_log,
@@ -137,6 +139,7 @@ def _cohort_export(ws: Workspace, participant: str) -> dict[str, Any]:
         "partner_ratings_and_feedback_given_as_lead": given_as_lead,
         "partner_ratings_and_feedback_received_as_learner": received_as_learner,
         "safety_pulse": pulse,
+        **person_behaviour(ws, participant),
         "checkpoint_scores": scores,
         "checkpoint_grades": grades,
         "files": files,
@@ -216,6 +219,7 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
                 (e, f"exchange inbound: {e.name}") for e in sorted(inbound.glob(f"{participant}+*"))
             ]
         pulses = sum(len(list(t.rglob(PULSE_FILE))) for t, _ in targets if t.is_dir())
+        ideas = [r.idea.id for r in list_ideas(ws) if r.participant == participant]
         removed += _erase_released_feedback(ws, course, participant)
         removed += _erase_ratings_of(ws, cohort, course, participant)
         for target, label in targets:
@@ -223,6 +227,8 @@ def _erase_from_workspace(ws: Workspace, participant: str) -> list[str]:
                 removed.append(label)
         if pulses:
             removed.append(f"safety pulse: {pulses} files (with the folders above)")
+        if forgotten := forget_records(ws, ideas):
+            removed.append(f"ideas.yml: the outcome records of {len(forgotten)} of their ideas")
         removed += _erase_report_data(ws)
         removed += _erase_exports(ws, participant, needles)
         removed += _erase_from_context_copies(ws, course, participant)

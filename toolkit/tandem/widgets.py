@@ -5,6 +5,8 @@ released notebooks of running cohorts import it, so it stays."""
 
 from __future__ import annotations
 
+from tandem.notebook.followup_widget import followup_questions as followup_questions
+from tandem.notebook.idea_widget import improvement_idea as improvement_idea
 from tandem.notebook.outcome_widgets import lead_feedback, partner_rating, safety_pulse
 from tandem.notebook.widgets import Where, reflection, self_assessment, session_feedback
 

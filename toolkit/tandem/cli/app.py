@@ -15,7 +15,9 @@ import typer
 
 from tandem import __version__
 from tandem.cli.batch import batch, grade, report
+from tandem.cli.followup import followup_command
 from tandem.cli.grades import grades_app
+from tandem.cli.ideas import ideas_app
 from tandem.cli.options import (
     Curriculum,
     SessionId,
@@ -41,6 +43,7 @@ app = typer.Typer(
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(grades_app, name="grades")
+app.add_typer(ideas_app, name="ideas")
 submissions_app = typer.Typer(
     no_args_is_help=True,
     help="Submissions under an id that is not in the cohort (e.g. a login name): give "
@@ -99,9 +102,12 @@ def validate(
         raise ValidationFailed(advice)
     for problem in advice:
         console.print(f"advice: {problem}", markup=False, highlight=False)
+    followup = program.followup
     console.print(
         f"OK: {len(program.sessions)} sessions, {len(program.modules)} modules, "
-        f"{len(program.competencies)} competencies ({program.manifest})"
+        f"{len(program.competencies)} competencies"
+        + (f", follow-up {followup.id} after {followup.after_days} days" if followup else "")
+        + f" ({program.manifest})"
         + (f"; {len(advice)} checkpoint advice (see docs/authoring-modules.md)" if advice else "")
     )
 
@@ -133,7 +139,11 @@ def release(directory: WorkspaceDir, session: SessionId) -> None:
 def collect(
     directory: WorkspaceDir,
     session: Annotated[
-        str | None, typer.Argument(help="A session id. Default: every released session.")
+        str | None,
+        typer.Argument(
+            help="A session id, or the follow-up's. Default: every released session (and "
+            "the follow-up, once released)."
+        ),
     ] = None,
 ) -> None:
     """Collect submissions from the exchange: what arrived, what is late, what is missing.
@@ -283,6 +293,7 @@ def discard_command(directory: WorkspaceDir, stray: StrayId, module: ModuleOpt =
         )
 
 
+app.command("followup")(followup_command)
 app.command()(grade)
 app.command()(report)
 app.command()(batch)

@@ -168,15 +168,35 @@ def require_released(root: Path | str, cohort: Cohort, program: Program, session
         )
 
 
+def modules_to_collect(
+    root: Path | str, cohort: Cohort, program: Program, session_id: str
+) -> list[str]:
+    """The module ids collected for ``session_id``: a released session's two modules, or
+    the follow-up's id (``session_id`` may name it) once ``tandem followup`` released it."""
+    followup = program.followup
+    if followup is not None and session_id == followup.id:
+        if cohort.followup_released is None:
+            raise CohortError(
+                f"the follow-up {followup.id} is not released yet: run "
+                f"'tandem followup {root}' first"
+            )
+        return [followup.id]
+    require_released(root, cohort, program, session_id)
+    return [m.id for m in program.session(session_id).modules]
+
+
 def sessions_to_collect(root: Path | str, session_id: str | None) -> list[str]:
-    """The sessions ``tandem collect`` works on: ``session_id`` if it is released, else
-    every released session; a CohortError saying what comes first if there are none."""
+    """The sessions ``tandem collect`` works on: ``session_id`` (a session or the
+    follow-up) if it is released, else every released session and the follow-up if it is
+    released; a CohortError saying what comes first if there are none."""
     ws = Workspace(root)
     cohort = ws.load()
     program = ws.program(cohort)
     if session_id is not None:
-        require_released(root, cohort, program, session_id)
+        modules_to_collect(root, cohort, program, session_id)
         return [session_id]
+    if program.followup is not None and cohort.followup_released is not None:
+        return [*cohort.released, program.followup.id]
     if not cohort.released:
         first = program.sessions[0].id
         raise CohortError(
@@ -230,42 +250,42 @@ def session_checkin_problems(root: Path | str, session_id: str) -> list[TandemEr
 
 
 def collect_session(root: Path | str, session_id: str) -> CollectReport:
-    """Collect a session's submissions from the exchange, scrub them, check the check-ins."""
+    """Collect a session's submissions (or the follow-up's, when ``session_id`` names it)
+    from the exchange, scrub them, check the check-ins."""
     ws = Workspace(root)
     report = CollectReport()
     with ws.locked():
         cohort = ws.load()
         program = ws.program(cohort)
-        require_released(root, cohort, program, session_id)
+        modules = modules_to_collect(root, cohort, program, session_id)
         api = ws.nbgrader_api()
-        for module in program.session(session_id).modules:
-            result = api.collect(module.id, update=True)
+        for module_id in modules:
+            result = api.collect(module_id, update=True)
             if not result.get("success"):
                 raise CohortError(
-                    f"nbgrader collect failed for {module.id}", path=ws.folder("exchange")
+                    f"nbgrader collect failed for {module_id}", path=ws.folder("exchange")
                 )
             inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id
-            for copy in sorted((inbound / "inbound").glob(f"*+{module.id}+*")):
+            for copy in sorted((inbound / "inbound").glob(f"*+{module_id}+*")):
                 report.scrubbed += scrub_submission(copy)  # the exchange keeps its own copy
             paired = [m for p in cohort.pairs for m in p.members]
-            report.arrived[module.id] = [
-                p for p in paired if ws.submission_dir(p, module.id).is_dir()
+            report.arrived[module_id] = [
+                p for p in paired if ws.submission_dir(p, module_id).is_dir()
             ]
-            due = due_date(ws, cohort, module.id)
-            absent = [p for p in paired if p not in report.arrived[module.id]]
+            due = due_date(ws, cohort, module_id)
+            absent = [p for p in paired if p not in report.arrived[module_id]]
             later = due is not None and not due_passed(due)
-            report.missing[module.id] = [] if later else absent
-            report.not_yet_due[module.id] = absent if later else []
-            report.due[module.id] = due
-            report.late[module.id] = []
-            for participant in report.arrived[module.id]:
-                folder = ws.submission_dir(participant, module.id)
+            report.missing[module_id] = [] if later else absent
+            report.not_yet_due[module_id] = absent if later else []
+            report.due[module_id] = due
+            report.late[module_id] = []
+            for participant in report.arrived[module_id]:
+                folder = ws.submission_dir(participant, module_id)
                 report.scrubbed += scrub_submission(folder)
                 report.invalid += _invalid_notebooks(folder)
                 if due is not None and _submitted_after(folder, due):
-                    report.late[module.id].append(participant)
-            report.checkin_problems += read_checkins(ws, cohort, module.id)[1]
-        modules = [m.id for m in program.session(session_id).modules]
+                    report.late[module_id].append(participant)
+            report.checkin_problems += read_checkins(ws, cohort, module_id)[1]
         report.strays = find_strays(ws, cohort, modules)
         for stray in report.strays:
             for module_id in stray.modules:

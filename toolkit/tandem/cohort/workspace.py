@@ -28,7 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tandem.cohort.guards import check_gradebook, holder, holder_record, lock_timeout
 from tandem.curriculum.checkpoint_rules import CODE_STUB
-from tandem.curriculum.manifest import Module, Program, Role, cohort_manifest, load_program
+from tandem.curriculum.manifest import (
+    FollowUpModule,
+    Module,
+    Program,
+    cohort_manifest,
+    load_program,
+)
 from tandem.engine.jobs import QUIET_KERNEL
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text, check_id
@@ -136,6 +142,7 @@ class Cohort(BaseModel):
     withdrawn: list[str] = Field(default_factory=list)
     former_pairs: list[Pair] = Field(default_factory=list)
     released: list[str] = Field(default_factory=list)
+    followup_released: date | None = None  # the day `tandem followup` released it
     schedule: Schedule = Field(default_factory=Schedule)
     matching: Matching | None = None
     """None in a cohort created before Tandem kept the matching rules."""
@@ -427,8 +434,10 @@ def _sync_students(ws: Workspace, cohort: Cohort) -> None:
             )
 
 
-def context_for(cohort: Cohort, program: Program, module: Module) -> dict[str, Any]:
-    """The context file release puts in a module's folder, read by the widgets."""
+def context_for(
+    cohort: Cohort, program: Program, module: Module | FollowUpModule
+) -> dict[str, Any]:
+    """The context file release puts in a module's folder (or the follow-up's: no lead)."""
     roles: dict[str, dict[str, str]] = {}
     for pair in cohort.pairs:
         for role in ("junior", "senior"):
@@ -472,24 +481,18 @@ def refresh_contexts(ws: Workspace, cohort: Cohort) -> list[Path]:
     program = ws.program(cohort)
     outbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id / "outbound"
     written = []
-    for session in program.sessions:
-        if session.id not in cohort.released:
-            continue
-        for module in session.modules:
-            for folder in (ws.folder("release") / module.id, outbound / module.id):
-                if folder.is_dir():
-                    atomic_write_json(folder / CONTEXT_FILE, context_for(cohort, program, module))
-                    written.append(folder / CONTEXT_FILE)
+    followup = cohort.followup_released is not None
+    for module in program.released_modules(cohort.released, followup=followup):
+        for folder in (ws.folder("release") / module.id, outbound / module.id):
+            if folder.is_dir():
+                atomic_write_json(folder / CONTEXT_FILE, context_for(cohort, program, module))
+                written.append(folder / CONTEXT_FILE)
     return written
 
 
 def _last_line(result: dict[str, Any]) -> str:
     text = (result.get("error") or result.get("log") or "no output").strip()
     return text.splitlines()[-1] if text else "no output"
-
-
-def role_of(cohort: Cohort, participant_id: str) -> Role:
-    return cohort.participant(participant_id).role
 
 
 __all__ = ["Cohort", "TandemError", "Workspace", "context_for", "due_date", "init_cohort"]

@@ -6,16 +6,19 @@ The manifest is parsed into frozen pydantic models. Paths in it are relative to 
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tandem.curriculum.locate import DEFAULT_MANIFEST_ENV as DEFAULT_MANIFEST_ENV
+from tandem.curriculum.locate import cohort_manifest as cohort_manifest
+from tandem.curriculum.locate import default_manifest as default_manifest
+from tandem.curriculum.locate import manifest_not_found as manifest_not_found
 from tandem.errors import ManifestError, NotebookError, TandemError, ValidationFailed
 
 Role = Literal["junior", "senior"]
@@ -24,7 +27,6 @@ Track = Literal["tech", "management"]
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LEAD_OF_TRACK: dict[str, Role] = {"tech": "junior", "management": "senior"}
 REQUIRED_LESSON_SECTIONS = ("Questions", "Objectives", "Key points")
-DEFAULT_MANIFEST_ENV = "TANDEM_CURRICULUM"
 
 
 def other_role(role: Role) -> Role:
@@ -135,14 +137,37 @@ class Session(_Frozen):
         return self
 
 
+class FollowUpModule(_Frozen):
+    """The follow-up released ``after_days`` after the last session (Kirkpatrick level
+    3): a module with no lead and no checkpoint, which both partners fetch and submit.
+    ``track``, ``lead``, ``learner`` and ``competencies`` are there so that a context file
+    can be written for it like a module's: every partner's copy is their own."""
+
+    id: str
+    title: str = Field(min_length=1)
+    lesson: str
+    after_days: int = Field(default=91, ge=1, le=730)
+
+    track: ClassVar[str] = "followup"
+    lead: ClassVar[str] = ""
+    learner: ClassVar[str] = ""
+    competencies: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return _check_slug(value)
+
+
 class Program(_Frozen):
-    """A validated programme: its sessions, modules and competencies."""
+    """A validated programme: its sessions, modules, competencies and optional follow-up."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     title: str
     competencies: tuple[Competency, ...]
     sessions: tuple[Session, ...] = Field(min_length=1)
+    followup: FollowUpModule | None = None
     root: Path = Field(exclude=True)
     manifest: Path = Field(exclude=True)
 
@@ -158,6 +183,8 @@ class Program(_Frozen):
                 for comp in module.competencies:
                     if comp not in known:
                         raise ValueError(f"module {module.id!r} names unknown competency {comp!r}")
+        if self.followup is not None and self.followup.id in seen:
+            raise ValueError(f"follow-up id {self.followup.id!r} is also a module's id")
         session_ids = [s.id for s in self.sessions]
         if len(set(session_ids)) != len(session_ids):
             raise ValueError("session ids must be unique")
@@ -167,10 +194,28 @@ class Program(_Frozen):
     def modules(self) -> tuple[Module, ...]:
         return tuple(m for s in self.sessions for m in s.modules)
 
+    def released_modules(
+        self, session_ids: Collection[str], *, followup: bool = False
+    ) -> list[Module | FollowUpModule]:
+        """The modules of these sessions in programme order, then the follow-up if
+        ``followup`` (and the programme has one)."""
+        found: list[Module | FollowUpModule] = [
+            m for s in self.sessions if s.id in session_ids for m in s.modules
+        ]
+        if followup and self.followup is not None:
+            found.append(self.followup)
+        return found
+
     def session(self, session_id: str) -> Session:
         for session in self.sessions:
             if session.id == session_id:
                 return session
+        if self.followup is not None and session_id == self.followup.id:
+            raise ManifestError(
+                f"{session_id!r} is the follow-up, not a session: it has no checkpoint and is "
+                "not graded; 'tandem followup' releases it, 'tandem collect' collects it",
+                path=self.manifest,
+            )
         known = ", ".join(s.id for s in self.sessions)
         raise ManifestError(f"no session {session_id!r} (known: {known})", path=self.manifest)
 
@@ -207,53 +252,6 @@ def _check_slug(value: str) -> str:
     if not SLUG.match(value):
         raise ValueError(f"{value!r} is not an id (lowercase letters, digits and '-')")
     return value
-
-
-def default_manifest(start: Path | None = None) -> Path:
-    """Where to look for `program.yml` when the user names none.
-
-    Precedence: ``$TANDEM_CURRICULUM``, then ``curriculum/program.yml`` under the
-    current directory.
-    """
-    env = os.environ.get(DEFAULT_MANIFEST_ENV)
-    if env:
-        return Path(env)
-    return (start or Path.cwd()) / "curriculum" / "program.yml"
-
-
-def cohort_manifest(recorded: str, cohort_file: Path) -> Path:
-    """The manifest a cohort was made from, as its ``cohort.yml`` records it (a relative
-    path is relative to the cohort's folder): never the current directory's, so commands
-    on a cohort run from anywhere."""
-    path = Path(recorded).expanduser()
-    if not path.is_absolute():
-        path = cohort_file.parent / path
-    if not path.is_file():
-        raise ManifestError(
-            f"the curriculum this cohort was made from is not at {path}: put it back, "
-            "or set 'curriculum' to the program.yml it uses now",
-            path=cohort_file,
-            where="curriculum",
-        )
-    return path
-
-
-def manifest_not_found(path: Path) -> ManifestError:
-    """Manifest not found, saying how to point at a curriculum when the user named none
-    (the default place, or ``$TANDEM_CURRICULUM``'s)."""
-    if path != default_manifest():
-        return ManifestError("manifest not found", path=path)
-    if os.environ.get(DEFAULT_MANIFEST_ENV):
-        return ManifestError(
-            f"manifest not found (from ${DEFAULT_MANIFEST_ENV}): set it to a program.yml, "
-            "or give --curriculum PATH",
-            path=path,
-        )
-    return ManifestError(
-        "manifest not found: run Tandem in the folder that holds curriculum/, give "
-        f"--curriculum PATH/program.yml, or set {DEFAULT_MANIFEST_ENV}=PATH/program.yml",
-        path=path,
-    )
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -442,6 +440,8 @@ def _placeholders(program: Program) -> Iterator[TandemError]:
             where = f"sessions[{s}].modules[{m}]"
             texts.append((f"{where}.title", module.title))
             texts += [(f"{where}.objectives[{o}]", t.text) for o, t in enumerate(module.objectives)]
+    if program.followup is not None:
+        texts.append(("followup.title", program.followup.title))
     for where, text in texts:
         if _PLACEHOLDER.search(text):
             yield ManifestError(
@@ -449,6 +449,17 @@ def _placeholders(program: Program) -> Iterator[TandemError]:
                 path=program.manifest,
                 where=where,
             )
+
+
+def _followup_problems(program: Program) -> Iterator[TandemError]:
+    """The follow-up's notebook: there, and shaped like a lesson."""
+    if program.followup is None:
+        return
+    lesson = program.path(program.followup.lesson)
+    if not lesson.is_file():
+        yield NotebookError("follow-up notebook not found", path=lesson, where="followup.lesson")
+    else:
+        yield from check_lesson(lesson)
 
 
 def validate_program(manifest: Path | str | None = None, *, placeholders: bool = False) -> Program:
@@ -459,6 +470,7 @@ def validate_program(manifest: Path | str | None = None, *, placeholders: bool =
     program = load_program(manifest)
     problems = [] if placeholders else list(_placeholders(program))
     problems += [p for m in program.modules for p in _module_problems(program, m)]
+    problems += list(_followup_problems(program))
     if problems:
         raise ValidationFailed(problems)
     return program

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,15 @@ from tandem.errors import TandemError
 from tandem.fsutil import atomic_write_json, atomic_write_text
 from tandem.htmlpage import escape, link, link_list, page
 from tandem.notebook.checkin import CheckIn
+from tandem.reports.behaviour_data import (
+    followup_pair,
+    followup_programme,
+    idea_rows,
+    ideas_programme,
+    pair_ideas,
+    read_followups,
+    read_idea_records,
+)
 from tandem.reports.data import (
     checkin_list,
     pair_data,
@@ -32,6 +40,7 @@ from tandem.reports.data import (
     released_modules,
     session_of,
 )
+from tandem.reports.director import direction_summary, director_body, director_data
 from tandem.reports.outcomes_data import (
     add_pair_outcomes,
     add_pulse_flags,
@@ -73,6 +82,10 @@ class Sites:
     def programme_file(self) -> Path:
         return self.programme / "data.json"
 
+    @property
+    def director_file(self) -> Path:
+        return self.programme / "director.json"
+
 
 @dataclass(frozen=True)
 class ReportData:
@@ -80,6 +93,7 @@ class ReportData:
     sites: Sites
     checkins_needed: list[dict[str, Any]]
     checkin_problems: list[TandemError]
+    ideas: list[dict[str, Any]] = field(default_factory=list)
 
 
 def template(name: str) -> Path:
@@ -87,8 +101,21 @@ def template(name: str) -> Path:
     return Path(str(resources.files("tandem.reports") / "templates" / name))
 
 
-def build_report_data(ws: Workspace) -> ReportData:
-    """Write the data each site is built from (see the module docstring)."""
+@dataclass
+class Figures:
+    """Everything the sites show, computed once (nothing written yet)."""
+
+    cohort: Cohort
+    pairs: list[dict[str, Any]]
+    needed: list[dict[str, Any]]
+    problems: list[TandemError]
+    ideas: list[dict[str, Any]]
+    programme: dict[str, Any]
+
+
+def report_figures(ws: Workspace) -> Figures:
+    """The pair data, the check-in list and the programme figures of the cohort at ``ws``
+    (what :func:`build_report_data` writes and ``tandem export`` exports)."""
     cohort = ws.load()
     program = ws.program(cohort)
     modules = released_modules(program, cohort)
@@ -99,6 +126,12 @@ def build_report_data(ws: Workspace) -> ReportData:
         problems += skipped
     pairs = pair_data(ws, cohort, modules, checkins)
     add_pair_outcomes(cohort, pairs, checkins)
+    ideas = idea_rows(cohort, checkins, read_idea_records(ws))
+    followups, skipped = read_followups(ws, cohort, program)
+    problems += skipped
+    for pair in pairs:
+        pair["ideas"] = pair_ideas(ideas, pair["id"])
+        pair["followup"] = followup_pair(followups, (pair["junior"]["id"], pair["senior"]["id"]))
     sessions = session_of(program)
     for pair in pairs:
         for checkpoint in pair["checkpoints"]:
@@ -110,24 +143,53 @@ def build_report_data(ws: Workspace) -> ReportData:
     needed = add_pulse_flags(
         cohort, checkin_list(ws, cohort, program, pairs), pulse_reasons(cohort, safety)
     )
-    sites = Sites(ws.folder("reports"))
-    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    atomic_write_json(
-        sites.pairs_file,
-        {
-            "cohort": cohort.name,
-            "pairs": pairs,
-            "checkins_needed": needed,
-            "generated_at": generated,
-        },
-    )
     d = Disclosure(cohort.min_group_size)
     programme = programme_data(
         cohort, program, modules, pairs, [c["pair"] for c in needed], disclosure=d
     )
     programme.update(programme_outcomes(cohort, program, modules, pairs, safety, d))
-    atomic_write_json(sites.programme_file, programme)
-    return ReportData(cohort, sites, needed, problems)
+    # Behaviour and the director's summary: computed once here, shown on both pages.
+    programme["summary"] = direction_summary(pairs, d)
+    programme.update(ideas_programme(ideas, d))
+    programme["followup"] = followup_programme(cohort, followups, d)
+    return Figures(cohort, pairs, needed, problems, ideas, programme)
+
+
+def build_report_data(ws: Workspace) -> ReportData:
+    """Write the data each site is built from (see the module docstring)."""
+    figures = report_figures(ws)
+    cohort = figures.cohort
+    sites = Sites(ws.folder("reports"))
+    atomic_write_json(
+        sites.pairs_file,
+        {
+            "cohort": cohort.name,
+            "pairs": figures.pairs,
+            "checkins_needed": figures.needed,
+            "ideas": figures.ideas,
+            "generated_at": figures.programme["generated_at"],
+        },
+    )
+    atomic_write_json(sites.programme_file, figures.programme)
+    write_director_page(sites, figures.programme)
+    return ReportData(cohort, sites, figures.needed, figures.problems, figures.ideas)
+
+
+def write_director_page(sites: Sites, programme: dict[str, Any]) -> Path:
+    """``programme/director.html`` (and the data it shows, ``director.json``): the
+    programme report's headline figures on one page."""
+    data = director_data(programme)
+    atomic_write_json(sites.director_file, data)
+    path = sites.programme / "director.html"
+    atomic_write_text(
+        path,
+        page(
+            f"{programme['cohort']}: outcomes at a glance",
+            director_body(data),
+            footer="Built from director.json, the programme report's own figures.",
+        ),
+    )
+    return path
 
 
 def report_jobs(ws: Workspace, data: ReportData) -> list[Job]:
@@ -206,6 +268,8 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
         '<a href="../programme/index.html">here</a>.</p>',
         f"<h2>Check-ins needed ({len(data.checkins_needed)})</h2>",
         link_list([("check-ins.html", "Pairs to talk to, and why")]),
+        f"<h2>Ideas from fresh eyes ({len(data.ideas)})</h2>",
+        link_list([("ideas.html", "Every idea with its pair and outcome")]),
         "<h2>Pair reports</h2>",
         link_list(pairs),
     ]
@@ -253,7 +317,42 @@ def write_facilitator_site(data: ReportData, records: list[JobRecord]) -> Path:
             footer="Built from data/pairs.json.",
         ),
     )
+    write_ideas_page(data)
     return site / "index.html"
+
+
+def write_ideas_page(data: ReportData) -> Path:
+    """``facilitator/ideas.html``: every idea with its pair, direction and outcome (the
+    outcome is the facilitator's record, ``tandem ideas set``)."""
+    names = {p.id: p.name for p in data.cohort.participants}
+    rows = "".join(
+        f"<tr><td>{link('pairs/' + i['pair'] + '.html', i['pair'])}</td>"
+        f"<td>{escape(i['title'])}</td><td>{escape(i['theme'])}</td>"
+        f"<td>{escape(i['direction'])} ({escape(names.get(i['recorder'], i['recorder']))})</td>"
+        f"<td>{escape(i['module'])}</td><td>{escape(i['status'])}</td>"
+        f"<td>{escape(i['note'] or '-')}</td><td><code>{escape(i['id'])}</code></td></tr>"
+        for i in data.ideas
+    )
+    table = (
+        "<table><thead><tr><th>Pair</th><th>Idea</th><th>Theme</th><th>From</th>"
+        "<th>Module</th><th>Outcome</th><th>Note</th><th>Id</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        if rows
+        else "<p>No idea recorded yet.</p>"
+    )
+    path = data.sites.facilitator / "ideas.html"
+    atomic_write_text(
+        path,
+        page(
+            f"{data.cohort.name}: ideas",
+            "<h1>Ideas from fresh eyes</h1><p>Improvement ideas either partner recorded in a "
+            "lesson; the outcome is yours to record: <code>tandem ideas set COHORT ID "
+            "--status trialled|adopted|declined --note TEXT</code> (an idea without one is "
+            f"awaiting an outcome).</p>{table}",
+            footer="Built from data/pairs.json.",
+        ),
+    )
+    return path
 
 
 def write_index(data: ReportData, records: list[JobRecord]) -> Path:

@@ -32,6 +32,16 @@ learner is graded, as in the reports.
   pulse: exports hold no pulse answer, score or flag
 * a ``reflection`` row per reflection they chose to share: ``prompt``, ``text``
 
+``ideas.<fmt>``: every improvement idea of a current pair's member (shared data, as on
+the pair pages): ``id``, ``title``, ``theme``, ``direction`` (from the junior or the
+senior), ``pair``, ``module``, ``status`` (awaiting an outcome, trialled, adopted,
+declined), the facilitator's ``note`` and its date ``updated``, and the idea's
+``process``, ``benefit`` and ``owner``.
+
+``outcomes.<fmt>``: the director page's figures, the programme report's own (aggregates
+only, suppressed the same way): ``section`` (reaction, learning, behaviour), ``direction``,
+``figure`` and ``value`` (a number, or "fewer than N" / "not shown").
+
 Withdrawn participants and former pairs are left out, as in the reports (``tandem
 privacy export`` gives one person's whole record). Malformed check-ins are skipped:
 :func:`tandem.cohort.exchange.session_checkin_problems` lists them.
@@ -217,9 +227,14 @@ def grading_notes(root: Path | str) -> list[str]:
     return unfinished_note(unfinished_grading(ws, cohort, modules))
 
 
+IDEA_COLUMNS = ("id", "title", "theme", "direction", "pair", "module", "status", "note",
+                "updated", "process", "benefit", "owner")  # fmt: skip
+
+
 def export_cohort(root: Path | str, out: Path, fmt: Format) -> list[Path]:
-    """Write ``scores.<fmt>`` and ``checkins.<fmt>`` of the cohort at ``root`` into the
-    folder ``out`` (created if missing), each atomically; return the files written."""
+    """Write ``scores``, ``checkins``, ``ideas`` and ``outcomes`` (``.<fmt>``) of the cohort
+    at ``root`` into the folder ``out`` (created if missing), each atomically; return the
+    files written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: choose csv or json")
     ws = Workspace(root)
@@ -231,9 +246,15 @@ def export_cohort(root: Path | str, out: Path, fmt: Format) -> list[Path]:
         for module in modules
         for row in checkin_rows(cohort, module, read_checkins(ws, cohort, module.id)[0])
     ]
+    from tandem.reports.build import report_figures  # the report's own figures
+    from tandem.reports.director import DIRECTOR_COLUMNS, director_data, director_rows
+
+    figures = report_figures(ws)
     tables = {
         "scores": (SCORE_COLUMNS, score_rows(ws, cohort, program, modules)),
         "checkins": (CHECKIN_COLUMNS, checkins),
+        "ideas": (IDEA_COLUMNS, figures.ideas),
+        "outcomes": (DIRECTOR_COLUMNS, director_rows(director_data(figures.programme))),
     }
     render = csv_text if fmt == "csv" else json_text
     out = Path(out)
