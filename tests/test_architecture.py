@@ -32,6 +32,7 @@ RANKS: dict[str, int] = {
     "reports": 7,
     "privacy": 8,
     "demo": 8,
+    "demo_behaviour": 7,  # the demo's ideas and follow-up answers, imported by demo
     "cli": 9,
     # stable names kept for users (README, released notebooks); nothing inside imports them
     "batch": 10,

@@ -11,16 +11,22 @@ person answers the safety pulse after every session. Three pairs are made to sta
 (see :func:`standout`): the first reports low safety, the second's views of the sessions
 diverge, and in the third only the senior gains (the junior's management ratings do not
 move and their management checkpoints are left blank), so its reciprocity is low.
+
+Behaviour too (:mod:`tandem.demo_behaviour`): some people record improvement ideas (mostly
+juniors, in the tech modules they lead), the facilitator records what became of them
+(trialled, adopted, one declined), and everyone answers the follow-up three months on.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import datetime as dt
 import io
 import random
 import shutil
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +39,18 @@ from tandem.cohort.exchange import (
     submit,
     write_checkin,
 )
+from tandem.cohort.followup import release_followup
+from tandem.cohort.ideas import RAISED, list_ideas, set_status
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Cohort, Workspace, init_cohort
 from tandem.curriculum.manifest import Competency, Module, Program, load_program
+from tandem.demo_behaviour import demo_followup, idea_plan
 from tandem.engine.batch import RunOptions, open_executor
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.grading.checkpoints import CheckpointResult, grade_session
 from tandem.grading.feedback import release_feedback
-from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback, LeadFeedback
+from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, Feedback, Idea, LeadFeedback
 from tandem.notebook.pulse import Pulse, write_pulse
 from tandem.reports.build import ReportResult, build_reports
 
@@ -219,14 +228,17 @@ def demo_checkin(
     *,
     gained: bool = True,
     shared: bool = False,
+    ideas: Sequence[Idea] = (),
 ) -> CheckIn:
     """What a participant's widgets would have written: the learner rates themself before
     and after (usually a little higher after, never when not ``gained``), rates the lead,
     and sometimes shares a reflection; the lead records what they answered, rates the
     learner before and after and gives them feedback. ``shared``: the lead offers the
-    feedback to the facilitator and the learner consents."""
+    feedback to the facilitator and the learner consents. ``ideas``: the improvement ideas
+    the participant records (either partner may)."""
     rng = random.Random(seed)
     checkin = CheckIn(participant=participant, cohort=cohort.course_id, module=module.id)
+    checkin.ideas = list(ideas)
     if cohort.participant(participant).role != module.learner:
         checkin.answered = [f"{module.id}-lead-next-time"]
         checkin.partner_rating = _ratings(rng, module, gained)
@@ -258,10 +270,12 @@ def work_through(ws: Workspace, homes: Path, session_id: str) -> None:
     """Every participant fetches both modules, works on them and submits, via the exchange.
 
     Learners' checkpoint answers vary in quality (full, partial, blank, a deleted test
-    cell); one check-in is damaged on purpose, to show it is reported and skipped.
+    cell); one check-in is damaged on purpose, to show it is reported and skipped. Some
+    record improvement ideas (:func:`tandem.demo_behaviour.idea_plan`).
     """
     cohort = ws.load()
     program = ws.program(cohort)
+    plan = idea_plan(cohort, program)
     session = program.session(session_id)
     number = program.sessions.index(session)
     for offset, module in enumerate(session.modules):
@@ -278,7 +292,13 @@ def work_through(ws: Workspace, homes: Path, session_id: str) -> None:
                     _answers(ws, module.id, folder, quality)
                 seed = zlib.crc32(f"{participant}:{module.id}".encode())
                 checkin = demo_checkin(
-                    cohort, module, participant, seed, gained=gained, shared=shared
+                    cohort,
+                    module,
+                    participant,
+                    seed,
+                    gained=gained,
+                    shared=shared,
+                    ideas=plan.ideas.get((participant, module.id), ()),
                 )
                 write_checkin(folder, checkin)
                 if module.track == "management":  # the pulse sits in the management lesson
@@ -347,6 +367,48 @@ def _feedback_to_learners(
             fetch_feedback(ws, homes / learner, module.id, learner)
 
 
+def _idea_outcomes(ws: Workspace, progress: Callable[[str], None]) -> None:
+    """The facilitator records what became of the ideas, as ``tandem ideas set`` does."""
+    cohort = ws.load()
+    outcomes = idea_plan(cohort, ws.program(cohort)).outcomes
+    for row in list_ideas(ws):
+        if row.idea.id in outcomes:
+            set_status(ws, row.idea.id, *outcomes[row.idea.id])
+    rows = list_ideas(ws)
+    roles = Counter(r.role for r in rows)
+    status = Counter(r.status for r in rows)
+    progress(
+        f"ideas: {len(rows)} recorded ({roles['junior']} from juniors, {roles['senior']} "
+        f"from seniors); {status['adopted']} adopted, {status['trialled']} trialled, "
+        f"{status['declined']} declined, {status[RAISED]} awaiting an outcome"
+    )
+
+
+def _followup(ws: Workspace, homes: Path, progress: Callable[[str], None]) -> None:
+    """The follow-up three months on, released early (``tandem followup --date`` today):
+    every participant fetches it, answers (as its widget writes them), submits; then it
+    is collected."""
+    cohort = ws.load()
+    module = ws.program(cohort).followup
+    if module is None:
+        progress("follow-up three months on: none in this programme, skipped")
+        return
+    release_followup(ws.root, date=dt.date.today())
+    for index, pair in enumerate(cohort.pairs):
+        for participant in pair.members:
+            folder = fetch(ws, homes / participant, module.id, participant)
+            answers = demo_followup(cohort, participant, standout(index) == "one-sided")
+            checkin = CheckIn(participant=participant, cohort=cohort.course_id, module=module.id)
+            checkin.followup = answers
+            write_checkin(folder, checkin)
+            submit(ws, homes / participant, module.id, participant)
+    collected = collect_session(ws.root, module.id)
+    progress(
+        f"follow-up three months on ({module.id}): released, answered by "
+        f"{len(collected.arrived[module.id])} of {2 * len(cohort.pairs)}, collected"
+    )
+
+
 def run_demo(
     out: Path | str = "demo-cohort",
     *,
@@ -357,7 +419,8 @@ def run_demo(
     options: RunOptions | None = None,
 ) -> DemoResult:
     """Build a synthetic cohort in ``out`` and run ``sessions`` sessions (default: all)
-    end to end: release, fetch, work, submit, collect, autograde; then build the reports.
+    end to end: release, fetch, work, submit, collect, autograde; record what became of
+    the ideas raised, run the follow-up three months on; then build the reports.
 
     ``out`` holds ``roster.csv``, the cohort workspace ``cohort/`` and the participants'
     own folders ``participants/<id>/`` (what each would have in their JupyterLab).
@@ -393,6 +456,8 @@ def run_demo(
             grades += grade_session(ws.root, session.id, options, executor=executor)
             if session == ws.program(cohort).sessions[0]:
                 _feedback_to_learners(ws, out / "participants", session.id, progress)
+        _idea_outcomes(ws, progress)
+        _followup(ws, out / "participants", progress)
         progress("Building reports with papermill")
         reports = build_reports(ws.root, options=options, executor=executor)
     finally:

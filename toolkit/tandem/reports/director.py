@@ -141,11 +141,12 @@ def director_body(data: dict[str, Any]) -> str:
     )
     columns = ("raised", "trialled", "adopted", "declined")
     total = data["ideas_total"]
+    pairs = f"{fewer} pairs"  # idea counts rest on the pairs behind them
     ideas = _table(
         ["Ideas", *columns],
-        [["all", *(shown(total.get(c), fewer) for c in columns)]]
+        [["all", *(shown(total.get(c), pairs) for c in columns)]]
         + [
-            [r["direction"], *(shown(r.get(c), fewer) for c in columns)]
+            [r["direction"], *(shown(r.get(c), pairs) for c in columns)]
             for r in data["ideas_by_direction"]
         ],
     )
@@ -162,7 +163,7 @@ def director_body(data: dict[str, Any]) -> str:
             "<p>Both directions of the programme: seniors learning tech from juniors, and "
             "juniors learning management from seniors. Every figure is the programme "
             "report's own, over at least "
-            f"{data['min_group_size']:d} people; a smaller group reads "
+            f"{data['min_group_size']:d} people (idea counts: pairs); a smaller group reads "
             f"\u201c{escape(fewer)}\u201d. The full report is "
             '<a href="index.html">here</a>.</p>',
             "<h2>Reaction: how the teaching landed</h2>",
