@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from tandem.cli.app import main
-from tandem.cohort.workspace import Workspace
+from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.checkpoint_rules import solution_answers
 from tandem.curriculum.manifest import ANSWERS_FILE
 from tandem.demo import submission
+from tandem.people.roster import Pair, Participant
 
 #: Plausible wrong answers written by hand, per module of the shipped curriculum.
 WRONG_ANSWERS = Path(__file__).resolve().parent / "fixtures" / "wrong_answers"
@@ -91,3 +92,22 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         main(argv)
     out, err = capsys.readouterr()
     return int(info.value.code or 0), out, err
+
+
+def synthetic_cohort(pairs: int) -> Cohort:
+    """A cohort held in memory only: ``pairs`` pairs (j0, s0), (j1, s1), ..., session-01 of
+    the shipped curriculum released, minimum group size 5 (for report-figure tests)."""
+    return Cohort(
+        name="synthetic",
+        course_id="synthetic",
+        curriculum="curriculum/program.yml",
+        created="2025-01-01",
+        min_group_size=5,
+        participants=[
+            Participant(id=f"{r[0]}{i}", name=f"{r} {i}", email=f"{r}{i}@x.org", role=r)
+            for i in range(pairs)
+            for r in ("junior", "senior")
+        ],
+        pairs=[Pair(id=f"pair-{i:02d}", junior=f"j{i}", senior=f"s{i}") for i in range(pairs)],
+        released=["session-01"],
+    )

@@ -11,7 +11,6 @@ import pytest
 from tandem.cohort.workspace import Cohort, Workspace
 from tandem.errors import CohortError
 from tandem.notebook.checkin import CheckIn, FollowUp, Idea
-from tandem.people.roster import Pair, Participant
 from tandem.reports.behaviour_data import (
     COLUMNS,
     followup_programme,
@@ -21,24 +20,9 @@ from tandem.reports.behaviour_data import (
 )
 from tandem.reports.suppression import Disclosure
 
+from ..factories import synthetic_cohort
+
 TOOLS, PEOPLE = "tools, data and automation", "people and ways of working"
-
-
-def _cohort(pairs: int) -> Cohort:
-    return Cohort(
-        name="synthetic",
-        course_id="synthetic",
-        curriculum="curriculum/program.yml",
-        created="2025-01-01",
-        min_group_size=5,
-        participants=[
-            Participant(id=f"{r[0]}{i}", name=f"{r} {i}", email=f"{r}{i}@x.org", role=r)
-            for i in range(pairs)
-            for r in ("junior", "senior")
-        ],
-        pairs=[Pair(id=f"pair-{i:02d}", junior=f"j{i}", senior=f"s{i}") for i in range(pairs)],
-        released=["session-01"],
-    )
 
 
 def _idea(n: int, theme: str = TOOLS) -> Idea:
@@ -66,7 +50,7 @@ def _status(rows: list[dict[str, Any]], status: str, which: range) -> dict[str, 
 
 
 def test_ideas_are_counted_by_outcome_theme_and_direction() -> None:
-    cohort = _cohort(10)
+    cohort = synthetic_cohort(10)
     recorded = {f"j{i}": [_idea(i)] for i in range(10)}  # every junior: one tools idea
     recorded |= {f"s{i}": [_idea(100 + i, PEOPLE)] for i in range(6)}  # 6 seniors: people
     records = {f"idea-{i:08x}": {"status": "adopted", "note": "n", "updated": ""} for i in range(5)}
@@ -100,7 +84,7 @@ def test_ideas_are_counted_by_outcome_theme_and_direction() -> None:
 
 
 def test_an_idea_in_two_check_ins_counts_once_and_former_members_are_left_out() -> None:
-    cohort = _cohort(1)
+    cohort = synthetic_cohort(1)
     idea = _idea(1)
     checkins = {
         m: {"j0": CheckIn(participant="j0", cohort="c", module=m, ideas=[idea])}
@@ -115,7 +99,7 @@ def test_an_idea_in_two_check_ins_counts_once_and_former_members_are_left_out() 
 
 @pytest.mark.parametrize(("pairs", "shown"), [(4, False), (5, True)])
 def test_idea_counts_are_suppressed_below_five_pairs(pairs: int, shown: bool) -> None:
-    cohort = _cohort(pairs)
+    cohort = synthetic_cohort(pairs)
     # two ideas per junior: ten ideas from five pairs is still five pairs
     rows = _ideas(cohort, {f"j{i}": [_idea(i), _idea(50 + i)] for i in range(pairs)}, {})
     rows = _ideas(
@@ -143,7 +127,7 @@ def _no_cell_by_subtraction(table: list[dict[str, Any]], total: dict[str, Any]) 
 
 
 def test_a_small_outcome_cannot_be_worked_out_by_subtraction() -> None:
-    cohort = _cohort(7)
+    cohort = synthetic_cohort(7)
     rows = _ideas(cohort, {f"j{i}": [_idea(i)] for i in range(7)}, {})
     records = _status(rows, "adopted", range(5)) | _status(rows, "declined", range(5, 7))
     out = ideas_programme(
@@ -158,7 +142,7 @@ def test_a_small_outcome_cannot_be_worked_out_by_subtraction() -> None:
 
 
 def test_a_small_theme_is_not_left_alone_in_its_column() -> None:
-    cohort = _cohort(12)
+    cohort = synthetic_cohort(12)
     recorded = {f"j{i}": [_idea(i)] for i in range(10)}
     recorded |= {f"j{i}": [_idea(i, PEOPLE)] for i in (10, 11)}
     out = ideas_programme(_ideas(cohort, recorded, {}), Disclosure(5))
@@ -211,7 +195,7 @@ def _followups(pairs: int, still: list[int], uses: list[int]) -> dict[str, Check
 
 def test_followup_means_by_direction() -> None:
     rows = followup_programme(
-        _cohort(5), _followups(5, [4, 5, 3, 4, 4], [3, 3, 4, 4, 5]), Disclosure(5)
+        synthetic_cohort(5), _followups(5, [4, 5, 3, 4, 4], [3, 3, 4, 4, 5]), Disclosure(5)
     )
     tech, management = rows
     assert tech == {
@@ -226,7 +210,9 @@ def test_followup_means_by_direction() -> None:
 
 @pytest.mark.parametrize(("people", "shown"), [(4, False), (5, True)])
 def test_followup_means_are_suppressed_below_five_people(people: int, shown: bool) -> None:
-    rows = followup_programme(_cohort(people), _followups(people, [4] * 5, [3] * 5), Disclosure(5))
+    rows = followup_programme(
+        synthetic_cohort(people), _followups(people, [4] * 5, [3] * 5), Disclosure(5)
+    )
     for row in rows:
         if shown:
             assert row["still_use_people"] == row["partner_uses_people"] == 5
@@ -239,6 +225,6 @@ def test_followup_means_are_suppressed_below_five_people(people: int, shown: boo
 def test_one_missing_followup_answer_is_not_told_by_the_count() -> None:
     answers = _followups(6, [4] * 6, [3] * 6)
     del answers["s5"]
-    tech, _ = followup_programme(_cohort(6), answers, Disclosure(5))
+    tech, _ = followup_programme(synthetic_cohort(6), answers, Disclosure(5))
     assert tech["still_use_people"] == "not shown"  # 6 seniors, 5 answered: tells the 1
     assert tech["still_use"] == 4.0

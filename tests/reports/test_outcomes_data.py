@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from tandem.cohort.exchange import write_checkin
-from tandem.cohort.workspace import Cohort, Workspace
+from tandem.cohort.workspace import Workspace
 from tandem.curriculum.manifest import load_program
 from tandem.notebook.checkin import CheckIn, LeadFeedback
 from tandem.notebook.pulse import PULSE_FILE, Pulse
-from tandem.people.roster import Pair, Participant
 from tandem.reports.build import build_report_data
 from tandem.reports.outcomes_data import (
     SafetyScores,
@@ -26,6 +25,8 @@ from tandem.reports.outcomes_data import (
     two_way_growth,
 )
 from tandem.reports.suppression import Disclosure
+
+from ..factories import synthetic_cohort
 
 PROGRAM = load_program(Path(__file__).resolve().parents[2] / "curriculum" / "program.yml")
 MODULE = PROGRAM.module("t1-social-media")
@@ -227,21 +228,6 @@ def test_a_partners_rating_reaches_the_pair_data_from_the_leads_check_in(
 
 
 # Programme figures: suppression at 4 vs 5 people ---------------------------------------
-def _cohort(pairs: int) -> Cohort:
-    return Cohort(
-        name="synthetic",
-        course_id="synthetic",
-        curriculum="curriculum/program.yml",
-        created="2025-01-01",
-        min_group_size=5,
-        participants=[
-            Participant(id=f"{r[0]}{i}", name=f"{r} {i}", email=f"{r}{i}@x.org", role=r)
-            for i in range(pairs)
-            for r in ("junior", "senior")
-        ],
-        pairs=[Pair(id=f"pair-{i:02d}", junior=f"j{i}", senior=f"s{i}") for i in range(pairs)],
-        released=["session-01"],
-    )
 
 
 def _rated_pairs(count: int) -> list[dict[str, Any]]:
@@ -334,7 +320,7 @@ def test_a_small_reciprocity_band_cannot_be_worked_out_by_subtraction() -> None:
 
 @pytest.mark.parametrize(("people", "shown"), [(4, False), (5, True)])
 def test_mean_safety_by_role_is_suppressed_below_five_people(people: int, shown: bool) -> None:
-    cohort = _cohort(people)
+    cohort = synthetic_cohort(people)
     juniors = {f"j{i}": 2.0 + i * 0.5 for i in range(people)}  # 2.0, 2.5, ... 4.0
     seniors = {f"s{i}": 4.0 for i in range(people)}
     safety = SafetyScores({"session-01": {**juniors, **seniors}})
@@ -348,7 +334,7 @@ def test_mean_safety_by_role_is_suppressed_below_five_people(people: int, shown:
 
 
 def test_safety_by_role_counts_people_not_pulses_and_hides_one_missing() -> None:
-    cohort = _cohort(6)
+    cohort = synthetic_cohort(6)
     sessions = {f"session-0{s}": {f"j{i}": 1.0 + s for i in range(5)} | {"s0": 5.0} for s in (1, 2)}
     junior, senior = safety_by_role(cohort, SafetyScores(sessions), Disclosure(5))
     # each junior's mean over two sessions is 2.5; one junior of six did not answer

@@ -22,14 +22,13 @@ import ipywidgets as w
 from tandem.notebook.checkin import CheckIn, FollowUp
 from tandem.notebook.store import MAX_TEXT, StoreError
 from tandem.notebook.widgets import (
-    Debouncer,
     Panel,
     Where,
-    _guarded,
     _local,
     _ratings_row,
     _restore,
     _status,
+    save_on_change,
 )
 
 FOLLOWUP_SCALE = (
@@ -111,16 +110,7 @@ def followup_questions(followup_id: str, *, where: Where | None = None) -> Panel
 
             where.share(key.module, change)
 
-    debounce = Debouncer(lambda: _guarded(status, store_it))
-
-    def now(*_: Any) -> None:
-        debounce.cancel()
-        _guarded(status, store_it)
-
-    for row in rows.values():
-        row.observe(now, names="value")
-    example.observe(lambda _: debounce.poke(), names="value")
-    save.on_click(now)
+    save_on_change(status, store_it, typed=[example], at_once=list(rows.values()), button=save)
     if latest is not None:
         status.value = f"Restored your answers saved {_local(latest.at)}"
     notice = w.HTML(

@@ -30,7 +30,6 @@ from tandem.notebook.checkin import CheckIn, LeadFeedback
 from tandem.notebook.pulse import PULSE_ITEMS, Pulse, write_pulse
 from tandem.notebook.store import MAX_TEXT, Key, Revision, StoreError
 from tandem.notebook.widgets import (
-    Debouncer,
     Panel,
     Where,
     _guarded,
@@ -39,6 +38,7 @@ from tandem.notebook.widgets import (
     _restore,
     _status,
     _titles,
+    save_on_change,
 )
 
 #: The lead's feedback boxes: field of :class:`LeadFeedback` -> (label, placeholder).
@@ -188,16 +188,7 @@ def _lead_feedback_form(module_id: str, where: Where) -> Panel:
 
             where.share(key.module, change)
 
-    debounce = Debouncer(lambda: _guarded(status, store_it))
-
-    def now(*_: Any) -> None:
-        debounce.cancel()
-        _guarded(status, store_it)
-
-    for box in boxes.values():
-        box.observe(lambda _: debounce.poke(), names="value")
-    offer.observe(now, names="value")
-    save.on_click(now)
+    save_on_change(status, store_it, typed=list(boxes.values()), at_once=[offer], button=save)
     if latest is not None and saved:
         status.value = f"Restored your feedback saved {_local(latest.at)}"
     notice = _small(

@@ -180,6 +180,29 @@ class Debouncer:
                 self._timer = None
 
 
+def save_on_change(
+    status: w.HTML,
+    store_it: Callable[[], None],
+    *,
+    typed: Sequence[w.Widget],
+    at_once: Sequence[w.Widget],
+    button: w.Button,
+) -> None:
+    """Save (showing the outcome in ``status``) once typing in ``typed`` pauses, and at
+    once when ``at_once`` changes or ``button`` is clicked."""
+    debounce = Debouncer(lambda: _guarded(status, store_it))
+
+    def now(*_: Any) -> None:
+        debounce.cancel()
+        _guarded(status, store_it)
+
+    for box in typed:
+        box.observe(lambda _: debounce.poke(), names="value")
+    for control in at_once:
+        control.observe(now, names="value")
+    button.on_click(now)
+
+
 def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> Panel:
     """A private free-text reflection, optionally shared with the partner and facilitator."""
     where = where or Where.here()
@@ -226,15 +249,7 @@ def reflection(prompt_id: str, prompt: str, *, where: Where | None = None) -> Pa
 
             where.share(key.module, change)
 
-    debounce = Debouncer(lambda: _guarded(status, store_it))
-
-    def now(*_: Any) -> None:
-        debounce.cancel()
-        _guarded(status, store_it)
-
-    text.observe(lambda _: debounce.poke(), names="value")
-    share.observe(now, names="value")
-    save.on_click(now)
+    save_on_change(status, store_it, typed=[text], at_once=[share], button=save)
     if latest is not None:
         status.value = f"Restored your answer saved {_local(latest.at)}"
     return Panel(
