@@ -327,7 +327,7 @@ def test_pair_pages_and_exports_show_autograded_plus_written_as_the_total(
     assert "2 / 2 (100%) autograded; written answer awaiting grading" in pending
     assert "written = " not in pending
 
-    scores, _ = export_cohort(ws.root, tmp_path / "out", "csv")
+    scores, *_ = export_cohort(ws.root, tmp_path / "out", "csv")
     with scores.open(encoding="utf-8-sig", newline="") as handle:
         rows = {r["learner"]: r for r in csv.DictReader(handle) if r["module"] == "tiny-tech"}
     assert (float(rows["s1"]["total_score"]), float(rows["s1"]["total_max"])) == (3, 3)

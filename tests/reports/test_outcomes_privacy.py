@@ -140,7 +140,7 @@ def test_no_pulse_value_or_unshared_feedback_reaches_reports_or_exports(
     )
     assert code == 0, err
     exports = sorted((tmp_path / "csv").iterdir()) + sorted((tmp_path / "json").iterdir())
-    assert len(exports) == 4
+    assert len(exports) == 8  # scores, checkins, ideas, outcomes; CSV and JSON
     rows = json.loads((tmp_path / "json" / "checkins.json").read_text("utf-8"))
     given = [  # each lead's ratings of their learner, as rows of the lead
         (r["participant"], r["module"], r["role"], r["before"], r["after"])
