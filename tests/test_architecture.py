@@ -29,6 +29,7 @@ RANKS: dict[str, int] = {
     "people": 4,
     "cohort": 5,
     "grading": 6,
+    "hub": 6,  # the cohort's accounts on a shared JupyterHub
     "reports": 7,
     "privacy": 8,
     "demo": 8,

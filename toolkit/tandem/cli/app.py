@@ -17,6 +17,7 @@ from tandem import __version__
 from tandem.cli.batch import batch, grade, report
 from tandem.cli.followup import followup_command
 from tandem.cli.grades import grades_app
+from tandem.cli.hub import hub_app
 from tandem.cli.ideas import ideas_app
 from tandem.cli.options import (
     Curriculum,
@@ -44,6 +45,7 @@ app.add_typer(cohort_app, name="cohort")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(grades_app, name="grades")
 app.add_typer(ideas_app, name="ideas")
+app.add_typer(hub_app, name="hub")
 submissions_app = typer.Typer(
     no_args_is_help=True,
     help="Submissions under an id that is not in the cohort (e.g. a login name): give "

@@ -1,0 +1,1 @@
+"""Tandem on a shared JupyterHub: the Unix accounts and groups of a cohort's roster."""

@@ -1,0 +1,157 @@
+"""What a cohort's account plan asks of this machine, and doing it as root.
+
+:func:`steps` compares an :class:`~tandem.hub.accounts.AccountPlan` with the accounts and
+groups that exist and gives, per group and account, what to do and the exact commands
+(``groupadd``, ``useradd``, ``usermod``, ``chmod``). :func:`apply` runs them, as argument
+lists, never through a shell. Both are idempotent: what exists is left as it is and said
+to exist. Only planned names are ever touched, and nothing is deleted: a withdrawn
+participant's account is locked (``usermod -L``), its home and files kept.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shlex
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tandem.errors import CohortError
+from tandem.hub.accounts import Account, AccountPlan
+
+SHADOW = Path("/etc/shadow")
+Command = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One group or account: ``action`` is ``create``, ``update`` (group membership or
+    home mode), ``lock``, or, when nothing is to be done, ``exists``, ``locked`` or
+    ``absent`` (a withdrawn participant who never had an account)."""
+
+    subject: str
+    action: str
+    commands: tuple[Command, ...] = ()
+    note: str = ""
+
+    def line(self) -> str:
+        return f"{self.subject}: {self.action}" + (f" ({self.note})" if self.note else "")
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _group(name: str) -> grp.struct_group | None:
+    try:
+        return grp.getgrnam(name)
+    except KeyError:
+        return None
+
+
+def _user(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def _locked(name: str) -> bool | None:
+    """Whether ``name``'s password is locked; None when /etc/shadow cannot be read."""
+    try:
+        lines = SHADOW.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split(":")
+        if fields[0] == name and len(fields) > 1:
+            return fields[1].startswith("!")
+    return None
+
+
+def _in_group(user: pwd.struct_passwd, group: str) -> bool:
+    found = _group(group)
+    return found is not None and (user.pw_name in found.gr_mem or user.pw_gid == found.gr_gid)
+
+
+def _home_mode(home: str) -> int | None:
+    try:
+        return stat.S_IMODE(os.stat(home).st_mode)
+    except OSError:
+        return None
+
+
+def _subject(account: Account) -> str:
+    who = f"participant {account.participant}" if account.participant else "facilitator"
+    return f"account {account.name} ({who}; groups {', '.join(account.groups)}; home 0700)"
+
+
+def _account_step(account: Account) -> Step:
+    subject = _subject(account)
+    user = _user(account.name)
+    if not account.active:
+        if user is None:
+            return Step(subject, "absent", note="withdrawn, never had an account")
+        if _locked(account.name):
+            return Step(subject, "locked", note="withdrawn")
+        return Step(subject, "lock", (("usermod", "-L", account.name),), "withdrawn")
+    if user is None:
+        create: Command = ("useradd", "-m", "-d", account.home, "-s", "/bin/bash")
+        create += ("-G", ",".join(account.groups), account.name)
+        chmod = ("chmod", f"{account.home_mode:04o}", account.home)
+        return Step(subject, "create", (create, chmod))
+    commands: list[Command] = [
+        ("usermod", "-a", "-G", group, account.name)
+        for group in account.groups
+        if not _in_group(user, group)
+    ]
+    mode = _home_mode(user.pw_dir)
+    if mode is not None and mode != account.home_mode:
+        commands.append(("chmod", f"{account.home_mode:04o}", user.pw_dir))
+    if commands:
+        return Step(subject, "update", tuple(commands))
+    return Step(subject, "exists")
+
+
+def steps(plan: AccountPlan) -> list[Step]:
+    """What to do for each group, then each account, of ``plan``."""
+    found: list[Step] = []
+    for group in plan.groups:
+        if _group(group) is None:
+            found.append(Step(f"group {group}", "create", (("groupadd", group),)))
+        else:
+            found.append(Step(f"group {group}", "exists"))
+    found += [_account_step(account) for account in plan.accounts]
+    return found
+
+
+def commands(found: list[Step]) -> list[str]:
+    """The commands of ``found``, as an administrator would type them."""
+    return [shlex.join(command) for step in found for command in step.commands]
+
+
+DONE = {"create": "created", "update": "updated", "lock": "locked"}
+
+
+def apply(found: list[Step]) -> list[Step]:
+    """Run the commands of ``found`` as root; the steps as done (``created``, ...)."""
+    if not is_root():
+        raise CohortError(
+            f"--apply needs root (this is uid {os.geteuid()}): run the commands above as "
+            "root, or the same command with sudo"
+        )
+    done = []
+    for step in found:
+        for command in step.commands:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                why = (result.stderr or result.stdout).strip() or f"exit {result.returncode}"
+                raise CohortError(f"{shlex.join(command)} failed: {why}")
+        done.append(Step(step.subject, DONE.get(step.action, step.action), (), step.note))
+    return done
+
+
+__all__ = ["Step", "apply", "commands", "is_root", "steps"]
