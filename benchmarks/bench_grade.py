@@ -26,6 +26,7 @@ printed, and every run's scores are compared).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -46,6 +47,8 @@ from repeats import median_of, shown
 
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Workspace, init_cohort
+from tandem.curriculum.checkpoint_rules import solution_answers
+from tandem.curriculum.manifest import ANSWERS_FILE
 from tandem.demo import submission, synthetic_roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,16 +93,18 @@ class Graded:
 
 # -- the course --------------------------------------------------------------------------
 def answered(source: Any, release: Any, quality: str) -> Any:
-    """A learner's notebook of ``quality``, as tests/test_exercises.py writes them."""
+    """A learner's notebook of ``quality``, as tests/test_exercises.py writes them: "wrong"
+    answers with the controls (the notebook as released, see :func:`answers_file`)."""
+    return submission(source, release, "blank" if quality == "wrong" else quality)
+
+
+def answers_file(source: Any, quality: str) -> dict[str, Any] | None:
+    """What the question controls save for a "wrong" learner: every right answer but the
+    module's hand-written wrong ones (``tests/fixtures/wrong_answers``); else no file."""
     if quality != "wrong":
-        return submission(source, release, quality)
+        return None
     fixture = yaml.safe_load((WRONG_ANSWERS / f"{ASSIGNMENT}.yml").read_text("utf-8"))
-    filled = submission(source, release, "full")
-    for cell in filled.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in fixture["answers"]:
-            cell.source = fixture["answers"][grade_id]
-    return filled
+    return {**solution_answers(source), **fixture["answers"]}
 
 
 def build_course(base: Path, size: int) -> Course:
@@ -121,6 +126,10 @@ def build_course(base: Path, size: int) -> Course:
         shutil.copytree(release, target)
         for name, (source, released) in notebooks.items():
             nbformat.write(answered(source, released, quality[learner]), target / name)
+            chosen = answers_file(source, quality[learner])
+            if chosen is not None:
+                record = {"schema_version": 1, "participant": learner, "answers": chosen}
+                (target / ANSWERS_FILE).write_text(json.dumps(record), "utf-8")
     return Course(ws.root, cohort.course_id, quality)
 
 
