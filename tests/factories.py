@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tandem.cohort.workspace import Cohort, Workspace
 from tandem.curriculum.checkpoint_rules import solution_answers
 from tandem.curriculum.manifest import ANSWERS_FILE
 from tandem.demo import submission
+from tandem.notebook.checkin import CONTEXT_FILE
 from tandem.people.roster import Pair, Participant
 
 #: Plausible wrong answers written by hand, per module of the shipped curriculum.
@@ -111,3 +113,40 @@ def synthetic_cohort(pairs: int) -> Cohort:
         pairs=[Pair(id=f"pair-{i:02d}", junior=f"j{i}", senior=f"s{i}") for i in range(pairs)],
         released=["session-01"],
     )
+
+
+def assignment_folder(
+    folder: Path,
+    module: str,
+    *,
+    track: str,
+    lead: str,
+    competencies: Sequence[str] = (),
+    titles: dict[str, str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """One participant's copy of an assignment folder holding only its context file, as
+    release writes it: cohort "Spring", pair-01 of j1 (junior) and s1 (senior); ``lead``
+    is "junior", "senior" or "" (a module without a lead, such as the follow-up)."""
+    learner = {"junior": "senior", "senior": "junior"}.get(lead, "")
+    context: dict[str, Any] = {
+        "cohort": "Spring",
+        "course_id": "spring",
+        "module": module,
+        "title": title or module.upper(),
+        "track": track,
+        "lead": lead,
+        "learner": learner,
+        "competencies": list(competencies),
+        "participants": {
+            "j1": {"role": "junior", "pair": "pair-01", "partner": "s1",
+                   "leads": "yes" if lead == "junior" else "no"},
+            "s1": {"role": "senior", "pair": "pair-01", "partner": "j1",
+                   "leads": "yes" if lead == "senior" else "no"},
+        },
+    }  # fmt: skip
+    if titles is not None:
+        context["competency_titles"] = titles
+    folder.mkdir(parents=True)
+    (folder / CONTEXT_FILE).write_text(json.dumps(context), encoding="utf-8")
+    return folder

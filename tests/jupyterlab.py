@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -111,3 +113,39 @@ def start_lab(root: Path, state: Path, env: dict[str, str], cwd: Path | None = N
             time.sleep(0.25)
     lab.stop()
     raise RuntimeError(f"jupyter lab did not start: {log.read_text()[-2000:]}")
+
+
+#: ms: kernel starts and full runs on a 2-core machine
+SLOW = 60_000
+
+
+def run_all_until(page: Any, ready: Callable[[int], None], timeout: int = SLOW) -> None:
+    """Run every cell of the open notebook until ``ready(ms)`` passes, then wait for the
+    kernel to be idle.
+
+    The command acts on the active notebook, so the notebook is focused first (after
+    accepting a kernel dialog JupyterLab may show while it loads kernelspecs: its default
+    is the notebook's own kernel); if the page was not ready to take the command, it is
+    given again, up to three times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import expect
+
+    for _ in range(3):
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+        try:
+            page.locator(".jp-Notebook .jp-Cell").first.click(timeout=5_000)
+        except PlaywrightTimeoutError:
+            continue
+        # Not awaited: the command's promise settles only when every cell has run.
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        try:
+            ready(timeout // 2)
+            break
+        except AssertionError:
+            continue
+    ready(timeout)
+    expect(page.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute(
+        "data-status", "idle", timeout=timeout
+    )

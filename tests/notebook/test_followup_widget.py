@@ -4,43 +4,26 @@ their own direction; saved to the author's store and check-in, restored on re-ru
 from __future__ import annotations
 
 import html
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-from tandem.notebook.checkin import CHECKIN_FILE, CONTEXT_FILE, CheckIn, load_context
+from tandem.notebook.checkin import CHECKIN_FILE, CheckIn, load_context
 from tandem.notebook.followup_widget import EXAMPLE_LIMIT, followup_questions
 from tandem.notebook.store import Key, Store
 from tandem.notebook.widgets import Panel, Where
 from tandem.widgets import followup_questions as reexported
+
+from ..factories import assignment_folder
 
 FOLLOWUP = "three-months-on"
 
 
 def _folder(tmp_path: Path) -> Path:
     """One participant's copy of the follow-up's folder (its context file only)."""
-    folder = tmp_path / FOLLOWUP
-    folder.mkdir(parents=True)
-    (folder / CONTEXT_FILE).write_text(
-        json.dumps(
-            {
-                "cohort": "Spring",
-                "course_id": "spring",
-                "module": FOLLOWUP,
-                "title": "Three months on",
-                "track": "followup",
-                "lead": "",
-                "learner": "",
-                "competencies": [],
-                "participants": {
-                    "j1": {"role": "junior", "pair": "pair-01", "partner": "s1", "leads": "no"},
-                    "s1": {"role": "senior", "pair": "pair-01", "partner": "j1", "leads": "no"},
-                },
-            }
-        )
+    return assignment_folder(
+        tmp_path / FOLLOWUP, FOLLOWUP, track="followup", lead="", title="Three months on"
     )
-    return folder
 
 
 def _where(tmp_path: Path, participant: str) -> Where:

@@ -13,38 +13,23 @@ import nbformat
 import pytest
 
 from tandem.curriculum.manifest import validate_program
-from tandem.notebook.checkin import CHECKIN_FILE, CONTEXT_FILE, IDEA_THEMES, load_context
+from tandem.notebook.checkin import CHECKIN_FILE, IDEA_THEMES, load_context
 from tandem.notebook.idea_widget import IDEAS_NOTICE, PROMPT, improvement_idea
 from tandem.notebook.store import Store
 from tandem.notebook.widgets import Panel, Where
 from tandem.notebook.widgetstate import SAFE_REPR
 
 from ..conftest import MANIFEST
+from ..factories import assignment_folder
 
 JUNIOR, SENIOR = "j1", "s1"  # a tech module: the junior leads
 
 
 def _where(tmp_path: Path, participant: str) -> Where:
-    folder = tmp_path / participant / "t1"
-    folder.mkdir(parents=True)
-    (folder / CONTEXT_FILE).write_text(
-        json.dumps(
-            {
-                "cohort": "Spring",
-                "course_id": "spring",
-                "module": "t1",
-                "title": "T1",
-                "track": "tech",
-                "lead": "junior",
-                "learner": "senior",
-                "competencies": ["social-networking"],
-                "participants": {
-                    "j1": {"role": "junior", "pair": "pair-01", "partner": "s1", "leads": "yes"},
-                    "s1": {"role": "senior", "pair": "pair-01", "partner": "j1", "leads": "no"},
-                },
-            }
-        )
-    )
+    folder = assignment_folder(
+        tmp_path / participant / "t1", "t1", track="tech", lead="junior",
+        competencies=["social-networking"],
+    )  # fmt: skip
     return Where(participant, load_context(folder), Store(tmp_path / participant / "store"))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ipywidgets.embed import dependency_state, embed_data
 
-from tandem.notebook.checkin import CHECKIN_FILE, CONTEXT_FILE, load_context
+from tandem.notebook.checkin import CHECKIN_FILE, load_context
 from tandem.notebook.outcome_widgets import (
     CONSENT_LABEL,
     PULSE_NOTICE,
@@ -25,34 +25,18 @@ from tandem.notebook.store import MAX_TEXT, Key, Store
 from tandem.notebook.widgets import Panel, Where, self_assessment
 from tandem.notebook.widgetstate import SAFE_REPR, scrub_widgets
 
+from ..factories import assignment_folder
+
 LEAD, LEARNER = "s1", "j1"  # a management module: the senior leads, the junior learns
 COMPETENCIES = ["root-cause-analysis", "pareto-prioritisation"]
 
 
 def _module(tmp_path: Path, name: str = "m1") -> Path:
     """One participant's copy of an assignment folder (its context file only)."""
-    folder = tmp_path / name
-    folder.mkdir(parents=True)
-    (folder / CONTEXT_FILE).write_text(
-        json.dumps(
-            {
-                "cohort": "Spring",
-                "course_id": "spring",
-                "module": "m1",
-                "title": "M1",
-                "track": "management",
-                "lead": "senior",
-                "learner": "junior",
-                "competencies": COMPETENCIES,
-                "competency_titles": {"root-cause-analysis": "Finding root causes"},
-                "participants": {
-                    "j1": {"role": "junior", "pair": "pair-01", "partner": "s1", "leads": "no"},
-                    "s1": {"role": "senior", "pair": "pair-01", "partner": "j1", "leads": "yes"},
-                },
-            }
-        )
-    )
-    return folder
+    return assignment_folder(
+        tmp_path / name, "m1", track="management", lead="senior", competencies=COMPETENCIES,
+        titles={"root-cause-analysis": "Finding root causes"},
+    )  # fmt: skip
 
 
 def _where(tmp_path: Path, participant: str) -> Where:

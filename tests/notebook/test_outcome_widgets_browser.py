@@ -21,7 +21,6 @@ from typing import Any
 import nbformat
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import Workspace, init_cohort
@@ -30,7 +29,7 @@ from tandem.notebook.pulse import PULSE_FILE, PULSE_ITEMS, read_pulse
 from tandem.notebook.store import Key, Store
 
 from ..conftest import MANIFEST, ROSTER_2_PAIRS
-from ..jupyterlab import Lab, start_lab
+from ..jupyterlab import Lab, run_all_until, start_lab
 
 pytestmark = pytest.mark.browser
 MODULE = "m1-problem-solving"  # session 1's management module: the senior leads
@@ -114,24 +113,8 @@ def _open_and_run(page: Page, server: Lab, participant: str) -> None:
     page.goto(_url(server, participant))
     idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
     expect(idle).to_be_visible(timeout=SLOW)
-    for _ in range(3):
-        # JupyterLab may ask for a kernel while it still loads the kernelspecs: the
-        # default it offers is the notebook's own (the session's kernel is checked after).
-        accept = page.locator(".jp-Dialog .jp-mod-accept")
-        if accept.count():
-            accept.first.click()
-        try:
-            page.locator(".jp-Notebook .jp-Cell").first.click(timeout=5_000)
-        except PlaywrightTimeoutError:
-            continue
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-        try:
-            expect(page.locator(".tandem-safety-pulse")).to_be_visible(timeout=SLOW // 2)
-            break
-        except AssertionError:
-            continue
-    expect(page.locator(".tandem-safety-pulse")).to_be_visible(timeout=SLOW)
-    expect(idle).to_be_visible(timeout=SLOW)
+    pulse = page.locator(".tandem-safety-pulse")
+    run_all_until(page, lambda ms: expect(pulse).to_be_visible(timeout=ms))
 
 
 def _choose(row: Locator, value: int) -> None:

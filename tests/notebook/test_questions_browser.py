@@ -21,7 +21,7 @@ from tandem.grading.checkpoints import grade_session
 from tandem.notebook.questions import ANSWERS_FILE
 
 from ..conftest import FIXTURES, ROSTER_2_PAIRS
-from ..jupyterlab import Lab, start_lab
+from ..jupyterlab import Lab, run_all_until, start_lab
 
 pytestmark = pytest.mark.browser
 MODULE = "tiny-tech"
@@ -51,18 +51,8 @@ def lab(tmp_path: Path) -> Iterator[tuple[Lab, Workspace, Path]]:
 def _open_and_run(page: Page, lab: Lab) -> None:
     page.goto(lab.page_url(f"{MODULE}/checkpoint.ipynb"))
     expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=SLOW)
-    for _ in range(3):
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-        try:
-            expect(page.locator(".tandem-question")).to_have_count(5, timeout=SLOW // 2)
-            break
-        except AssertionError:
-            continue
-    expect(page.locator(".tandem-question")).to_have_count(5, timeout=SLOW)
-    expect(page.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute(
-        "data-status", "idle", timeout=SLOW
-    )
+    questions = page.locator(".tandem-question")
+    run_all_until(page, lambda ms: expect(questions).to_have_count(5, timeout=ms))
 
 
 def _answers(home: Path, until: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tandem.notebook.checkin import CHECKIN_FILE, CONTEXT_FILE, load_context, participant_id
+from tandem.notebook.checkin import CHECKIN_FILE, load_context, participant_id
 from tandem.notebook.store import Key, Store
 from tandem.notebook.widgets import Panel, Where, reflection, self_assessment, session_feedback
+
+from ..factories import assignment_folder
 
 
 def test_identity_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,28 +40,10 @@ def test_outside_a_cohort_it_still_saves_and_says_whose_store(tmp_path: Path) ->
 
 
 def _assignment(tmp_path: Path) -> Path:
-    folder = tmp_path / "t1"
-    folder.mkdir()
-    (folder / CONTEXT_FILE).write_text(
-        json.dumps(
-            {
-                "cohort": "Spring",
-                "course_id": "spring",
-                "module": "t1",
-                "title": "T1",
-                "track": "tech",
-                "lead": "junior",
-                "learner": "senior",
-                "competencies": ["social-networking"],
-                "competency_titles": {"social-networking": "Networking on social media"},
-                "participants": {
-                    "j1": {"role": "junior", "pair": "pair-01", "partner": "s1", "leads": "yes"},
-                    "s1": {"role": "senior", "pair": "pair-01", "partner": "j1", "leads": "no"},
-                },
-            }
-        )
-    )
-    return folder
+    return assignment_folder(
+        tmp_path / "t1", "t1", track="tech", lead="junior", competencies=["social-networking"],
+        titles={"social-networking": "Networking on social media"},
+    )  # fmt: skip
 
 
 def test_the_learner_rates_and_the_check_in_records_it(tmp_path: Path) -> None:

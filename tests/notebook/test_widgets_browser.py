@@ -17,7 +17,7 @@ from tandem.cohort.workspace import Workspace, init_cohort
 from tandem.notebook.store import Key, Store
 
 from ..conftest import MANIFEST, ROSTER_2_PAIRS
-from ..jupyterlab import Lab, start_lab
+from ..jupyterlab import Lab, run_all_until, start_lab
 
 pytestmark = pytest.mark.browser
 MODULE = "t1-social-media"
@@ -50,22 +50,9 @@ def _wait_idle(page: Page) -> None:
 
 
 def _run_all(page: Page) -> None:
-    """Run every cell and wait until the last widget is shown and the kernel is idle.
-
-    The command acts on the active notebook, so the notebook is focused first; if the
-    page was not ready to take the command, it is given again.
-    """
-    for _ in range(3):
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        # Not awaited: the command's promise settles only when every cell has run.
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-        try:
-            expect(page.locator(".tandem-feedback")).to_be_visible(timeout=SLOW // 2)
-            break
-        except AssertionError:
-            continue
-    expect(page.locator(".tandem-feedback")).to_be_visible(timeout=SLOW)
-    _wait_idle(page)
+    """Run every cell and wait until the last widget is shown and the kernel is idle."""
+    feedback = page.locator(".tandem-feedback")
+    run_all_until(page, lambda ms: expect(feedback).to_be_visible(timeout=ms))
 
 
 def _open_and_run(page: Page, lab: Lab) -> None:
