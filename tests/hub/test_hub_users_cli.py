@@ -147,3 +147,34 @@ def test_apply_as_root_makes_private_accounts_idempotently_and_locks_the_withdra
     assert [g.gr_name for g in grp.getgrall() if stranger in g.gr_mem] == []
     after = subprocess.run(["passwd", "-S", stranger], capture_output=True, text=True).stdout
     assert after == before
+
+
+@pytest.mark.skipif(not ROOT, reason="creating Unix accounts needs root (run as root: CI does)")
+def test_roster_changes_on_a_hub_say_which_accounts_to_add_and_lock(
+    cohort_at: Callable[..., Workspace],
+    capsys: pytest.CaptureFixture[str],
+    prefix: str,
+    write_roster: Callable[..., Path],
+) -> None:
+    ws = cohort_at("initialised")
+    root = str(ws.root)
+    code, _, _ = run_cli(["cohort", "withdraw", root, "j2"], capsys)
+    assert code == 0
+    assert "Hub:" not in capsys.readouterr().out  # not on a hub: nothing about accounts
+
+    argv = ["hub", "users", root, "--prefix", prefix, "--apply"]
+    assert run_cli(argv, capsys)[0] == 0
+    code, out, _ = run_cli(["cohort", "add", root, "--roster", str(write_roster(NEWCOMER))], capsys)
+    assert code == 0
+    assert f"Hub: account {prefix}new-comer (participant New.Comer;" in out
+    assert f"tandem hub users {root} --prefix {prefix} --apply" in out
+    subprocess.run(["chpasswd"], input=f"{prefix}s1:Secret-123\n", text=True, check=True)
+    code, out, _ = run_cli(["cohort", "withdraw", root, "s1"], capsys)
+    assert code == 0
+    assert f"Hub: account {prefix}s1 (participant s1;" in out and "home 0700): lock" in out
+    assert f"{prefix}new-comer" in out  # still to be added
+    assert run_cli(argv, capsys)[0] == 0
+    subprocess.run(["chpasswd"], input=f"{prefix}j1:Secret-123\n", text=True, check=True)
+    code, out, _ = run_cli(["cohort", "withdraw", root, "j1"], capsys)
+    assert f"Hub: account {prefix}j1" in out
+    assert "new-comer" not in out and f"{prefix}s1 " not in out  # both done

@@ -54,6 +54,10 @@ class IdError(TandemError):
     """An id cannot be made from a text (no letter or digit), or two texts give one id."""
 
 
+class HubError(TandemError):
+    """The hub's settings are invalid, or the hub cannot be started or stopped here."""
+
+
 class GradingError(TandemError):
     """Autograding could not run for a module."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -59,6 +60,7 @@ def users_command(
     if run and unix.is_root():
         for step in unix.apply(found):
             _say(f"  {step.line()}")
+        unix.record_hub(directory, prefix, facilitator)
         return
     for step in found:
         _say(f"  {step.line()}")
@@ -71,3 +73,91 @@ def users_command(
         _say("Nothing to do: every group and account is as planned.")
     if run:
         unix.apply(found)  # refuses without root, after the commands are printed
+
+
+StateDir = Annotated[
+    Path,
+    typer.Option(
+        "--state-dir",
+        metavar="DIR",
+        help="The hub's state: settings, database, cookie secret, logins, log (root only).",
+    ),
+]
+
+
+@hub_app.command("up")
+def up_command(
+    directory: WorkspaceDir,
+    facilitator: Annotated[
+        str | None,
+        typer.Option(
+            "--facilitator",
+            metavar="UNIXNAME",
+            help="The facilitator's account. Default: PREFIX + 'facilitator'.",
+        ),
+    ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option("--prefix", help="Start of every account and group name (1-10 characters)."),
+    ] = DEFAULT_PREFIX,
+    port: Annotated[int, typer.Option("--port", help="The hub's port on 127.0.0.1.")] = 8000,
+    hub_port: Annotated[
+        int, typer.Option("--hub-port", help="The hub's own API port (127.0.0.1).")
+    ] = 8081,
+    proxy_api_port: Annotated[
+        int, typer.Option("--proxy-api-port", help="The proxy's API port (127.0.0.1).")
+    ] = 8001,
+    state_dir: StateDir = Path("/var/lib/tandem-hub"),
+    environment: Annotated[
+        Path,
+        typer.Option(
+            "--environment",
+            metavar="DIR",
+            help="The single-user environment (made from /usr/bin/python3 if missing).",
+        ),
+    ] = Path("/opt/tandem-hub/venv"),
+    exchange: Annotated[
+        Path, typer.Option("--exchange", metavar="DIR", help="nbgrader's exchange root.")
+    ] = Path("/srv/nbgrader/exchange"),
+) -> None:
+    """Start a trial JupyterHub on 127.0.0.1 for the cohort (as root); print its logins.
+
+    Makes the accounts (as 'hub users --apply'), the hub's environment and proxy, the
+    exchange, and the cohort's copy in the facilitator's home. 'tandem hub down' stops it.
+    """
+    from tandem.hub import trial
+    from tandem.hub.settings import HubSection
+
+    trial.require_root("up")
+    hub = HubSection(
+        port=port,
+        hub_port=hub_port,
+        proxy_api_port=proxy_api_port,
+        state_dir=state_dir.resolve(),
+        environment=environment.absolute(),
+        proxy=environment.absolute().parent / "chp/node_modules/.bin/configurable-http-proxy",
+    )
+    started = trial.up(
+        directory,
+        hub,
+        facilitator=facilitator or f"{prefix}facilitator",
+        prefix=prefix,
+        exchange=exchange.absolute(),
+    )
+    for line in started.done:
+        _say(f"  {line}")
+    _say(f"Trial hub running: {started.url}  (log: {started.log})")
+    _say(f"The hub's cohort: {started.workspace} (the facilitator runs tandem there)")
+    _say("First logins (also in " + str(state_dir / "logins.json") + "):")
+    for login in started.logins:
+        _say(f"  {login.account:<32} {login.password}  {login.who}")
+    _say(f"Stop it with: tandem hub down --state-dir {state_dir}")
+
+
+@hub_app.command("down")
+def down_command(state_dir: StateDir = Path("/var/lib/tandem-hub")) -> None:
+    """Stop the trial hub 'tandem hub up' started, and only it (as root)."""
+    from tandem.hub import trial
+
+    for line in trial.down(state_dir.resolve()):
+        _say(f"  {line}")

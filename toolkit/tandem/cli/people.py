@@ -279,6 +279,15 @@ def cohort_add(
     from tandem.cohort.membership import add_participants
 
     _print_repair(add_participants(directory, roster))
+    _print_hub_accounts(directory)
+
+
+def _print_hub_accounts(directory: Path) -> None:
+    """On a hub: the accounts the roster change needs added or locked."""
+    from tandem.hub.unix import pending
+
+    for line in pending(directory):
+        console.print(line, highlight=False, markup=False)
 
 
 @cohort_app.command("withdraw")
@@ -292,6 +301,7 @@ def cohort_withdraw(
 
     partner = withdraw(directory, participant)
     console.print(f"{participant} has withdrawn; their past data is kept until erased.")
+    _print_hub_accounts(directory)
     if not partner:
         return
     ws = Workspace(directory)

@@ -154,4 +154,41 @@ def apply(found: list[Step]) -> list[Step]:
     return done
 
 
-__all__ = ["Step", "apply", "commands", "is_root", "steps"]
+HUB_RECORD = "hub.json"
+"""In a workspace: the prefix and facilitator its hub accounts were made with."""
+
+
+def record_hub(root: Path, prefix: str, facilitator: str | None) -> None:
+    """Remember, in the workspace, that its accounts were made (so roster changes can say
+    which accounts to add or lock)."""
+    from tandem.fsutil import atomic_write_json
+
+    atomic_write_json(root / HUB_RECORD, {"prefix": prefix, "facilitator": facilitator})
+
+
+def pending(root: Path) -> list[str]:
+    """For a cohort whose hub accounts were made here: each account or group still to add,
+    update or lock, with the command that does it. Empty when the cohort is not on a hub."""
+    import json
+
+    from tandem.cohort.workspace import Workspace
+    from tandem.hub.accounts import account_plan
+
+    try:
+        made = json.loads((root / HUB_RECORD).read_text(encoding="utf-8"))
+        prefix, facilitator = str(made["prefix"]), made.get("facilitator")
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    plan = account_plan(Workspace(root).load(), prefix, facilitator)
+    todo = [step for step in steps(plan) if step.commands]
+    if not todo:
+        return []
+    lines = [f"Hub: {step.subject}: {step.action}" for step in todo]
+    again = shlex.join(["tandem", "hub", "users", str(root), "--prefix", prefix])
+    if facilitator:
+        again += f" --facilitator {shlex.quote(facilitator)}"
+    lines.append(f"Hub: as root, run: {again} --apply")
+    return lines
+
+
+__all__ = ["HUB_RECORD", "Step", "apply", "commands", "is_root", "pending", "record_hub", "steps"]
