@@ -17,6 +17,7 @@ import yaml
 from tandem.cohort.release import release_session
 from tandem.cohort.workspace import CONTEXT_FILE, Workspace, init_cohort
 from tandem.errors import CohortError, IdError, ManifestError, RosterError
+from tandem.notebook.checkin import PROGRAMME_FILE
 
 from ..conftest import ROSTER_2_PAIRS
 from ..factories import run_cli
@@ -88,6 +89,7 @@ def test_release_builds_each_module_folder(workspace: Workspace) -> None:
     assert sorted(p.name for p in tech.iterdir()) == [
         "checkpoint.ipynb",
         CONTEXT_FILE,
+        PROGRAMME_FILE,
         "tiny-tech.ipynb",
     ]
     student = (tech / "checkpoint.ipynb").read_text()

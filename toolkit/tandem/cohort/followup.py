@@ -17,12 +17,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tandem.cohort.release import _publish
+from tandem.cohort.release import _publish, programme_record
 from tandem.cohort.workspace import Cohort, Workspace, _last_line, context_for
 from tandem.curriculum.manifest import FollowUpModule, Program
 from tandem.errors import CohortError
 from tandem.fsutil import atomic_write_json, replace_tree
-from tandem.notebook.checkin import CONTEXT_FILE
+from tandem.notebook.checkin import CONTEXT_FILE, PROGRAMME_FILE
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,10 @@ def release_followup(
             )
         release = ws.folder("release") / module.id
         atomic_write_json(release / CONTEXT_FILE, context_for(cohort, program, module))
-        _publish(ws, module.id, api)
         again = cohort.followup_released is not None
         cohort.followup_released = today
+        atomic_write_json(release / PROGRAMME_FILE, programme_record(ws, cohort, program))
+        _publish(ws, module.id, api)
         ws.save(cohort)
     return FollowUpRelease(module=module, folder=release, day=day, again=again)
 

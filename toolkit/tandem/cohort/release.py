@@ -1,20 +1,22 @@
 """Releasing a session: nbgrader's generate_assignment and release of its two modules'
 exercises, with the lesson notebooks, data and each module's context file beside them,
-and the due date in the gradebook."""
+and the due date in the gradebook. Every released folder also gets the programme file
+(:func:`programme_record`): the sessions, modules, due dates and what is released, for the
+participant's "My programme" page."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tandem.cohort.exchange import publish
 from tandem.cohort.workspace import Cohort, Workspace, _last_line, context_for
 from tandem.curriculum.manifest import Module, Program
 from tandem.errors import CohortError
 from tandem.fsutil import atomic_write_json, replace_tree
-from tandem.notebook.checkin import CONTEXT_FILE
+from tandem.notebook.checkin import CONTEXT_FILE, PROGRAMME_FILE
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -33,11 +35,66 @@ def release_session(root: Path | str, session_id: str) -> list[Path]:
         for module in session.modules:
             written.append(_release_module(ws, cohort, program, module, api))
             set_due_date(ws, cohort, module.id, due)
-            _publish(ws, module.id, api)
         if session_id not in cohort.released:
             cohort.released.append(session_id)
+        record = programme_record(ws, cohort, program)
+        for module in session.modules:
+            atomic_write_json(ws.folder("release") / module.id / PROGRAMME_FILE, record)
+            _publish(ws, module.id, api)
         ws.save(cohort)
     return written
+
+
+def programme_record(ws: Workspace, cohort: Cohort, program: Program) -> dict[str, Any]:
+    """The programme file's contents: the cohort, every session with its date and its
+    modules (title, track, lead and learner roles, due date from the gradebook: UTC,
+    ISO 8601), what is released (``cohort.released``, ``cohort.followup_released``), and
+    the follow-up. Cohort-wide only: no participant is named in it."""
+    with ws.gradebook(cohort) as gradebook:
+        dues = {a.name: a.duedate for a in gradebook.assignments}
+
+    def iso(due: datetime | None) -> str | None:
+        return due.replace(tzinfo=timezone.utc).isoformat() if due else None
+
+    def day(session_id: str) -> str | None:
+        date = cohort.schedule.session_date(program, session_id)
+        return date.isoformat() if date else None
+
+    followup = program.followup
+    return {
+        "schema_version": 1,
+        "cohort": cohort.name,
+        "course_id": cohort.course_id,
+        "programme": program.title,
+        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sessions": [
+            {
+                "id": session.id,
+                "title": session.title,
+                "date": day(session.id),
+                "released": session.id in cohort.released,
+                "modules": [
+                    {
+                        "id": m.id,
+                        "title": m.title,
+                        "track": m.track,
+                        "lead": m.lead,
+                        "learner": m.learner,
+                        "due": iso(dues.get(m.id)),
+                    }
+                    for m in session.modules
+                ],
+            }
+            for session in program.sessions
+        ],
+        "followup": None
+        if followup is None
+        else {
+            "id": followup.id,
+            "title": followup.title,
+            "released": cohort.followup_released is not None,
+        },
+    }
 
 
 def session_due(root: Path | str, session_id: str) -> datetime | None:

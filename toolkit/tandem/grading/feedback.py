@@ -13,11 +13,20 @@ fetch brings a learner only the pages named after a notebook *of their submissio
 page is written as ``<lesson>.html``, named after the module's lesson notebook, which
 travels in every submission. A learner whose submission lacks the lesson notebook cannot
 fetch it: the result says so. Everything the partner typed is escaped.
+
+Every page released to a learner (nbgrader's and the partner page) embeds a summary a
+program can read, ``<script type="application/json" id="tandem-feedback-summary">``: the
+module, the score and its maximum, their parts, and when it was released (see
+:func:`feedback_summary`). The participant's "My programme" page reads it from the pages
+they fetched (:mod:`tandem.hub.programme`).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +37,7 @@ from tandem.curriculum.manifest import Module, Program
 from tandem.errors import CohortError, TandemError
 from tandem.fsutil import atomic_write_text
 from tandem.grading.checkpoints import unfinished_grading
-from tandem.grading.scores import read_scores
+from tandem.grading.scores import Score, read_scores
 from tandem.grading.unfinished import Unfinished, unfinished_note
 from tandem.notebook.checkin import CheckIn
 
@@ -94,9 +103,51 @@ def release_feedback(root: Path | str, session_id: str, *, force: bool = False) 
                 result.partner_pages.append((module_id, learner))
                 if not (ws.submission_dir(learner, module_id) / f"{written.stem}.ipynb").is_file():
                     result.unreachable.append((module_id, learner))
+            summary = feedback_summary(module_id, scores[(module_id, learner)])
+            for html_page in sorted((ws.folder("feedback") / learner / module_id).glob("*.html")):
+                embed_summary(html_page, summary)
             _nbgrader_step(api.release_feedback, module_id, learner)
             result.released.append((module_id, learner))
     return result
+
+
+#: The id of the JSON summary embedded in every released feedback page.
+SUMMARY_ID = "tandem-feedback-summary"
+_SUMMARY = re.compile(
+    rf'<script type="application/json" id="{SUMMARY_ID}">.*?</script>\n?', re.DOTALL
+)
+
+
+def feedback_summary(module_id: str, score: Score, when: datetime | None = None) -> dict[str, Any]:
+    """What a feedback page embeds: ``score`` is nbgrader's total (autograded plus written,
+    less any late penalty, never below 0) out of ``max_score``; ``written_pending`` is true
+    when feedback went out (``--force``) before the written answer was graded."""
+    total = max(score.auto_score + (score.manual_score or 0.0) - score.penalty, 0.0)
+    return {
+        "schema_version": 1,
+        "module": module_id,
+        "score": total,
+        "max_score": score.auto_max + score.manual_max,
+        "autograded": score.auto_score,
+        "autograded_max": score.auto_max,
+        "written": score.manual_score,
+        "written_max": score.manual_max,
+        "written_pending": score.manual_pending,
+        "late": score.late,
+        "penalty": score.penalty,
+        "when": (when or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+    }
+
+
+def embed_summary(path: Path, summary: dict[str, Any]) -> None:
+    """Put ``summary`` into the page at ``path`` (before ``</body>``), replacing an earlier
+    one; every ``<`` of the JSON is written ``\\u003c``, so no text in it ends the script."""
+    text = _SUMMARY.sub("", path.read_text(encoding="utf-8"))
+    data = json.dumps(summary, ensure_ascii=True).replace("<", "\\u003c")
+    block = f'<script type="application/json" id="{SUMMARY_ID}">{data}</script>\n'
+    end = text.rfind("</body>")
+    text = text[:end] + block + text[end:] if end >= 0 else text + block
+    atomic_write_text(path, text)
 
 
 def _nbgrader_step(step: Any, module_id: str, learner: str) -> None:

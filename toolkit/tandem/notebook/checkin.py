@@ -27,6 +27,9 @@ from tandem.fsutil import atomic_write_text
 
 CONTEXT_FILE = "tandem_context.json"
 CHECKIN_FILE = "tandem_checkin.json"
+#: Beside the context file: the programme's sessions, modules and due dates, cohort-wide
+#: (no participant in it), written by ``tandem release``; read by "My programme".
+PROGRAMME_FILE = "tandem_programme.json"
 MAX_CHECKIN_BYTES = 1_000_000
 """A check-in holds ratings and a few shared paragraphs: a larger file is refused when
 read (a 120 MB one once made a 121 MB pair page)."""
