@@ -45,7 +45,7 @@ c.JupyterHub.cookie_secret_file = str(hub.state_dir / "jupyterhub_cookie_secret"
 # account that `tandem hub users --apply` adds later may log in without a restart). No one
 # is a hub admin: an admin could open every participant's server, private reflections
 # included.
-c.JupyterHub.authenticator_class = "pam"
+c.JupyterHub.authenticator_class = hub.authenticator  # "pam": the only one built
 c.LocalAuthenticator.allowed_groups = {participants_group, facilitators_group}
 c.Authenticator.admin_users = set()
 

@@ -154,11 +154,13 @@ def collect(
     """
     from tandem.cohort.exchange import sessions_to_collect
 
-    for session_id in sessions_to_collect(directory, session):
-        _collect_one(directory, session_id)
+    refused = [_collect_one(directory, s) for s in sessions_to_collect(directory, session)]
+    if any(refused):
+        raise typer.Exit(1)  # everything else was collected; what was refused is listed
 
 
-def _collect_one(directory: Path, session: str) -> None:
+def _collect_one(directory: Path, session: str) -> bool:
+    """Collect one session and print what happened; whether a submission was refused."""
     from tandem.cohort.exchange import collect_session, due_text
 
     report = collect_session(directory, session)
@@ -175,12 +177,15 @@ def _collect_one(directory: Path, session: str) -> None:
             console.print(f"{module}: late: {', '.join(late)}")
     if report.scrubbed:
         console.print(f"Removed saved widget state from {len(report.scrubbed)} notebooks.")
+    for problem in report.refused:
+        err.print(f"refused: {problem}", markup=False, highlight=False)
     for problem in report.invalid:
         err.print(f"invalid notebook (will be quarantined when graded): {problem}", markup=False)
     for problem in report.checkin_problems:
         err.print(f"check-in skipped: {problem}", markup=False)
     for stray in report.strays:
         err.print(stray.message(directory), markup=False, highlight=False)
+    return bool(report.refused)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -60,7 +60,7 @@ def users_command(
     if run and unix.is_root():
         for step in unix.apply(found):
             _say(f"  {step.line()}")
-        unix.record_hub(directory, prefix, facilitator)
+        unix.record_hub(directory, plan, facilitator)
         return
     for step in found:
         _say(f"  {step.line()}")
@@ -160,4 +160,36 @@ def down_command(state_dir: StateDir = Path("/var/lib/tandem-hub")) -> None:
     from tandem.hub import trial
 
     for line in trial.down(state_dir.resolve()):
+        _say(f"  {line}")
+
+
+@hub_app.command("prepare")
+def prepare_command(
+    settings_file: Annotated[
+        Path,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="The hub's settings (see deploy/jupyterhub/tandem-hub.toml).",
+        ),
+    ],
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[DIR]",
+            help="A cohort workspace to copy to the settings' workspace (if it is not there).",
+        ),
+    ] = None,
+) -> None:
+    """Prepare a production hub from its settings file (as root): the environment and
+    proxy, the exchange, the cohort in place and the facilitators' formgrader.
+
+    Nothing is started and no password is set: make the accounts with 'hub users --apply'
+    and start deploy/jupyterhub/jupyterhub_config.py with your service manager.
+    """
+    from tandem.hub import trial
+    from tandem.hub.settings import load_settings
+
+    trial.require_root("prepare")
+    for line in trial.prepare(load_settings(settings_file), source):
         _say(f"  {line}")

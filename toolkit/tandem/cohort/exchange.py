@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tandem.cohort.forged import refuse_forged
 from tandem.cohort.strays import Stray, find_strays
 from tandem.cohort.workspace import Cohort, Workspace, due_date
 from tandem.curriculum.manifest import Program
@@ -219,6 +220,8 @@ class CollectReport:
     late: dict[str, list[str]] = field(default_factory=dict)
     scrubbed: list[Path] = field(default_factory=list)
     invalid: list[TandemError] = field(default_factory=list)
+    #: on a hub: submissions made from another account than their id's
+    refused: list[TandemError] = field(default_factory=list)
     checkin_problems: list[TandemError] = field(default_factory=list)
 
 
@@ -265,6 +268,7 @@ def collect_session(root: Path | str, session_id: str) -> CollectReport:
                 raise CohortError(
                     f"nbgrader collect failed for {module_id}", path=ws.folder("exchange")
                 )
+            report.refused += refuse_forged(ws, cohort, module_id, api)
             inbound = Path(ws.nbgrader_config()["Exchange"]["root"]) / cohort.course_id
             for copy in sorted((inbound / "inbound").glob(f"*+{module_id}+*")):
                 report.scrubbed += scrub_submission(copy)  # the exchange keeps its own copy

@@ -40,6 +40,8 @@ SYSTEM_PYTHON = Path("/usr/bin/python3")
 STAMP = "tandem-hub.stamp"
 #: What a Tandem install is built from, relative to the checkout.
 _SOURCES = ("pyproject.toml", "README.md", "toolkit", "jupyter-config")
+#: What the environment holds from the checkout: the install and the curriculum's copy.
+_STAMPED = (*_SOURCES, "curriculum", "exercises")
 _SKIP = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
@@ -60,7 +62,7 @@ def config_file() -> Path:
 
 def _files(root: Path) -> list[Path]:
     found: list[Path] = []
-    for name in _SOURCES:
+    for name in _STAMPED:
         path = root / name
         if path.is_file():
             found.append(path)
@@ -201,9 +203,12 @@ def _write(path: Path, text: str) -> None:
 
 def _ensure_proxy(settings: HubSettings, root: Path, done: list[str]) -> None:
     proxy = settings.hub.proxy
-    if proxy.is_file():
-        return
-    if proxy.parts[-3:] != ("node_modules", ".bin", "configurable-http-proxy"):
+    ours = proxy.parts[-3:] == ("node_modules", ".bin", "configurable-http-proxy")
+    lock = hashlib.sha256((root / "deploy/jupyterhub/package-lock.json").read_bytes()).hexdigest()
+    stamp = proxy.parents[2] / STAMP if ours else None
+    if proxy.is_file() and (stamp is None or (stamp.is_file() and stamp.read_text() == lock)):
+        return  # installed from this lock file (or installed by the administrator)
+    if not ours:
         raise HubError(f"the proxy {proxy} is missing (install configurable-http-proxy)")
     npm = shutil.which("npm")
     if npm is None:
@@ -216,6 +221,7 @@ def _ensure_proxy(settings: HubSettings, root: Path, done: list[str]) -> None:
     for name in ("package.json", "package-lock.json"):
         shutil.copy2(root / "deploy" / "jupyterhub" / name, prefix / name)
     _run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund"], "npm ci (the proxy)", cwd=prefix)
+    (prefix / STAMP).write_text(lock)
     done.append(f"proxy {proxy}: installed (configurable-http-proxy, npm ci)")
 
 

@@ -2,10 +2,11 @@
 
 ``up`` does, in order (each step idempotent, so running it again resumes or restarts):
 
-1. the single-user environment and the proxy (:mod:`tandem.hub.environment`);
-2. the cohort's accounts and groups (:mod:`tandem.hub.unix`) and, for every active account
-   without a usable password, a generated one (``chpasswd``), kept in the state folder's
-   ``logins.json`` (root only) and printed. Withdrawn participants' accounts stay locked;
+1. the cohort's accounts and groups (:mod:`tandem.hub.unix`);
+2. the single-user environment and the proxy (:mod:`tandem.hub.environment`), then, for
+   every active account without a usable password, a generated one (``chpasswd``), kept
+   in the state folder's ``logins.json`` (root only) and printed. Withdrawn participants'
+   accounts stay locked;
 3. the exchange (mode 1777) and the course's folder in it, owned by the facilitator;
 4. the cohort in the facilitator's home: a workspace outside it is copied there (the copy
    is the hub's cohort from then on; the original is left as it was), owned by the
@@ -138,12 +139,12 @@ def _exchange(settings: HubSettings, facilitator: pwd.struct_passwd) -> None:
 
 
 def place_cohort(source: Path, settings: HubSettings, facilitator: pwd.struct_passwd) -> Path:
-    """The hub's cohort workspace in the facilitator's home (copied there if outside it)."""
+    """The hub's cohort workspace, the settings' ``workspace`` (copied there from
+    ``source`` if it is elsewhere and not there yet), owned by the facilitator."""
     from tandem.cohort.workspace import Workspace
 
-    home = Path(facilitator.pw_dir)
     source = source.resolve()
-    target = source if source.is_relative_to(home) else home / settings.cohort.course_id
+    target = settings.cohort.workspace
     if target != source and not (target / "cohort.yml").is_file():
         shutil.copytree(source, target, symlinks=True)
     ws = Workspace(target)
@@ -156,7 +157,8 @@ def place_cohort(source: Path, settings: HubSettings, facilitator: pwd.struct_pa
     config = ws.nbgrader_config()
     config.setdefault("Exchange", {})["root"] = str(settings.cohort.exchange)
     (target / "nbgrader_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    unix.record_hub(target, settings.cohort.prefix, facilitator.pw_name)
+    plan = account_plan(cohort, settings.cohort.prefix, facilitator.pw_name)
+    unix.record_hub(target, plan, facilitator.pw_name)
     _chown_tree(target, facilitator)
     _facilitator_config(target, facilitator)
     return target
@@ -242,10 +244,8 @@ def up(
             exchange=exchange,
         ),
     )
-    done = ensure_environment(settings) + done
+    done = prepare(settings, source) + done
     logins = _passwords(plan, state)
-    _exchange(settings, owner)
-    place_cohort(source, settings, owner)
     settings_path = state / SETTINGS_FILE
     settings_path.write_text(dump_settings(settings), encoding="utf-8")
     log = state / "hub.log"
@@ -272,6 +272,22 @@ def up(
     )
     _wait_ready(settings.url, process, log)
     return Started(settings.url, process.pid, target, logins, done, log)
+
+
+def prepare(settings: HubSettings, source: Path | None = None) -> list[str]:
+    """Everything around the hub but accounts, passwords and the hub itself: the
+    environment and proxy, the exchange, the cohort in place (from ``source`` if given) and
+    the facilitators' formgrader. What ``hub up`` and ``hub prepare`` share."""
+    require_root("prepare")
+    done = ensure_environment(settings)
+    owner = pwd.getpwnam(settings.cohort.facilitators[0])
+    _exchange(settings, owner)
+    placed = place_cohort(source or settings.cohort.workspace, settings, owner)
+    for name in settings.cohort.facilitators[1:]:
+        _facilitator_config(placed, pwd.getpwnam(name))
+    done.append(f"the exchange {settings.cohort.exchange}: course {settings.cohort.course_id}")
+    done.append(f"the cohort {placed}: owned by {owner.pw_name}, formgrader on for them")
+    return done
 
 
 def running(state: Path) -> int | None:
@@ -349,4 +365,14 @@ def down(state: Path) -> list[str]:
     return done or ["the hub had already stopped"]
 
 
-__all__ = ["Login", "Started", "down", "leftovers", "place_cohort", "require_root", "running", "up"]
+__all__ = [
+    "Login",
+    "Started",
+    "down",
+    "leftovers",
+    "place_cohort",
+    "prepare",
+    "require_root",
+    "running",
+    "up",
+]

@@ -19,6 +19,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tandem.cohort.forged import HUB_RECORD
 from tandem.errors import CohortError
 from tandem.hub.accounts import Account, AccountPlan
 
@@ -154,16 +155,15 @@ def apply(found: list[Step]) -> list[Step]:
     return done
 
 
-HUB_RECORD = "hub.json"
-"""In a workspace: the prefix and facilitator its hub accounts were made with."""
-
-
-def record_hub(root: Path, prefix: str, facilitator: str | None) -> None:
-    """Remember, in the workspace, that its accounts were made (so roster changes can say
-    which accounts to add or lock)."""
+def record_hub(root: Path, plan: AccountPlan, facilitator: str | None) -> None:
+    """Remember, in the workspace, that its accounts were made: roster changes then say
+    which accounts to add or lock, and collect refuses a submission made from an account
+    that is not its id's (:mod:`tandem.cohort.forged`)."""
     from tandem.fsutil import atomic_write_json
 
-    atomic_write_json(root / HUB_RECORD, {"prefix": prefix, "facilitator": facilitator})
+    accounts = {a.participant: a.name for a in plan.accounts if a.participant is not None}
+    record = {"prefix": plan.prefix, "facilitator": facilitator, "accounts": accounts}
+    atomic_write_json(root / HUB_RECORD, record)
 
 
 def pending(root: Path) -> list[str]:
