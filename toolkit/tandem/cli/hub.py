@@ -151,6 +151,13 @@ def up_command(
     _say("First logins (also in " + str(state_dir / "logins.json") + "):")
     for login in started.logins:
         _say(f"  {login.account:<32} {login.password}  {login.who}")
+    from tandem.cohort.workspace import Workspace
+
+    first = Workspace(started.workspace).program().sessions[0].id
+    _say(
+        f"Next: log in as {facilitator or f'{prefix}facilitator'}, open a Terminal in "
+        f"JupyterLab and run: tandem release {started.workspace} {first}"
+    )
     _say(f"Stop it with: tandem hub down --state-dir {state_dir}")
 
 
