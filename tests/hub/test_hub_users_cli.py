@@ -135,8 +135,10 @@ def test_apply_as_root_makes_private_accounts_idempotently_and_locks_the_withdra
     withdraw(ws.root, "s2")
     code, out, _ = run_cli(argv[:-1], capsys)
     assert f"account {gone} (participant s2; groups {people}; home 0700): lock" in out
-    assert f"  usermod -L {gone}\n" in out
+    assert f"  usermod -L {gone}\n  pkill -KILL -u {gone}\n" in out
+    still = subprocess.Popen(["runuser", "-u", gone, "--", "sleep", "300"])  # their "server"
     code, out, _ = run_cli(argv, capsys)
+    assert still.wait(timeout=10) != 0  # stopped with the lock
     assert f"account {gone} (participant s2; groups {people}; home 0700): locked" in out
     status = subprocess.run(["passwd", "-S", f"{prefix}s2"], capture_output=True, text=True)
     assert status.stdout.split()[1] == "L"

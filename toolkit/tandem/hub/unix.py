@@ -5,7 +5,8 @@ groups that exist and gives, per group and account, what to do and the exact com
 (``groupadd``, ``useradd``, ``usermod``, ``chmod``). :func:`apply` runs them, as argument
 lists, never through a shell. Both are idempotent: what exists is left as it is and said
 to exist. Only planned names are ever touched, and nothing is deleted: a withdrawn
-participant's account is locked (``usermod -L``), its home and files kept.
+participant's account is locked (``usermod -L``) and its processes stopped (``pkill -u``),
+its home and files kept.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def _account_step(account: Account) -> Step:
             return Step(subject, "absent", note="withdrawn, never had an account")
         if _locked(account.name):
             return Step(subject, "locked", note="withdrawn")
-        return Step(subject, "lock", (("usermod", "-L", account.name),), "withdrawn")
+        # Locked, and whatever still runs as them (their server, its kernels) stopped:
+        # with no hub admin, nothing else would stop a withdrawn participant's server.
+        stop = ("pkill", "-KILL", "-u", account.name)
+        return Step(subject, "lock", (("usermod", "-L", account.name), stop), "withdrawn")
     if user is None:
         create: Command = ("useradd", "-m", "-d", account.home, "-s", "/bin/bash")
         create += ("-G", ",".join(account.groups), account.name)
@@ -148,6 +152,8 @@ def apply(found: list[Step]) -> list[Step]:
     for step in found:
         for command in step.commands:
             result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if command[0] == "pkill" and result.returncode == 1:
+                continue  # nothing of theirs was running
             if result.returncode != 0:
                 why = (result.stderr or result.stdout).strip() or f"exit {result.returncode}"
                 raise CohortError(f"{shlex.join(command)} failed: {why}")
