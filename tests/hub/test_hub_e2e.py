@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from ..factories import run_cli
 from ..jupyterlab import SLOW, run_all_until
 from .hubfixture import JUNIOR, SENIOR, Hub, start_hub, stop_hub
 
@@ -289,3 +290,18 @@ def test_a_submission_made_from_the_partners_account_is_refused_at_collect(hub: 
         for p in inbound.iterdir()
         if p.stat().st_uid == hub.uid("senior") and p.name.startswith(JUNIOR)
     ]
+
+
+def test_prepare_with_the_hubs_own_settings_changes_nothing(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tandem hub prepare` (a production hub's set-up) on the running trial's settings:
+    the environment is up to date, the cohort stays where it is and keeps its grades."""
+    gradebook = (hub.workspace / "gradebook.db").read_bytes()
+    argv = ["hub", "prepare", "--settings", str(hub.state / "tandem-hub.toml")]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert "installed" not in out  # nothing to reinstall
+    assert f"the cohort {hub.workspace}: owned by {hub.accounts['facilitator']}" in out
+    assert (hub.workspace / "gradebook.db").read_bytes() == gradebook
+    assert hub.workspace.stat().st_uid == hub.uid("facilitator")
