@@ -92,15 +92,9 @@ def _chown_tree(path: Path, user: pwd.struct_passwd) -> None:
 
 
 def _usable_password(name: str) -> bool:
-    for line in unix.SHADOW.read_text(encoding="utf-8").splitlines():
-        fields = line.split(":")
-        if fields[0] == name:
-            return (
-                len(fields) > 1
-                and fields[1] not in ("", "!", "*", "!*")
-                and not (fields[1].startswith("!"))
-            )
-    return False
+    """Whether ``name`` can log in with a password (set, and not locked)."""
+    field = unix.password_field(name)
+    return field is not None and field not in ("", "*") and not field.startswith("!")
 
 
 def _passwords(plan: AccountPlan, state: Path) -> list[Login]:

@@ -61,8 +61,8 @@ def _user(name: str) -> pwd.struct_passwd | None:
         return None
 
 
-def _locked(name: str) -> bool | None:
-    """Whether ``name``'s password is locked; None when /etc/shadow cannot be read."""
+def password_field(name: str) -> str | None:
+    """``name``'s password field in /etc/shadow; None if absent or unreadable."""
     try:
         lines = SHADOW.read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -70,8 +70,14 @@ def _locked(name: str) -> bool | None:
     for line in lines:
         fields = line.split(":")
         if fields[0] == name and len(fields) > 1:
-            return fields[1].startswith("!")
+            return fields[1]
     return None
+
+
+def _locked(name: str) -> bool | None:
+    """Whether ``name``'s password is locked; None when /etc/shadow cannot be read."""
+    field = password_field(name)
+    return None if field is None else field.startswith("!")
 
 
 def _in_group(user: pwd.struct_passwd, group: str) -> bool:
@@ -197,4 +203,14 @@ def pending(root: Path) -> list[str]:
     return lines
 
 
-__all__ = ["HUB_RECORD", "Step", "apply", "commands", "is_root", "pending", "record_hub", "steps"]
+__all__ = [
+    "HUB_RECORD",
+    "Step",
+    "apply",
+    "commands",
+    "is_root",
+    "password_field",
+    "pending",
+    "record_hub",
+    "steps",
+]
