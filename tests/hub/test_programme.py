@@ -8,6 +8,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -149,6 +150,8 @@ def test_the_participant_sees_partner_due_dates_fetched_submitted_and_own_score(
     assert {p.name for p in model.feedback["tiny-mgmt"]} == {"checkpoint.html"}
     page = programme_body(model, "/user/j1/")
     assert "<td>2027-01-11 23:59 UTC</td>" in page
+    assert "checkpoint feedback (20" in page and ".html (" not in page  # a title, not a file
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", page)  # times to the minute, for people
     assert f"{score.score:g} / {score.max_score:g} (written answer not graded yet)" in page
     assert 'href="/user/j1/lab/tree/tiny-mgmt/feedback/' in page
     assert 'target="_blank" rel="noopener"' in page

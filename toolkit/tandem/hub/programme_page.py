@@ -79,15 +79,22 @@ def server_proxy() -> dict[str, Any]:
 
 
 def _when(value: str | None) -> str:
-    """An ISO 8601 time as ``YYYY-MM-DD HH:MM`` (UTC when it says so); else as given."""
+    """An ISO 8601 time, or nbgrader's ``2026-12-06 01:53:57.347978 UTC``, as
+    ``YYYY-MM-DD HH:MM`` (UTC when it says so); else as given."""
     if not value:
         return "-"
+    text = value[:-4] + "+00:00" if value.endswith(" UTC") else value
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return value
     zone = " UTC" if moment.utcoffset() is not None and not moment.utcoffset() else ""
     return moment.strftime("%Y-%m-%d %H:%M") + zone
+
+
+def _feedback_title(name: str) -> str:
+    """nbgrader's page on the checkpoint, or the lead's page (named after the lesson)."""
+    return "checkpoint feedback" if name == "checkpoint.html" else "feedback from your partner"
 
 
 def _lab_link(base_url: str, relative: str, label: str) -> str:
@@ -115,11 +122,14 @@ def _module_cells(model: Programme, module_id: str, lead: str, base_url: str) ->
         if score.written_pending:
             score_text += " (written answer not graded yet)"
     pages = model.feedback.get(module_id, [])
-    feedback = "<br>".join(_lab_link(base_url, p.path, f"{p.name} ({p.timestamp})") for p in pages)
+    feedback = "<br>".join(
+        _lab_link(base_url, p.path, f"{_feedback_title(p.name)} ({_when(p.timestamp)})")
+        for p in pages
+    )
     return [
         esc(you),
         "yes" if fetched is not None else "not yet",
-        esc(stamps[-1]) if stamps else "not yet",
+        esc(_when(stamps[-1])) if stamps else "not yet",
         score_text,
         feedback or "-",
     ]
